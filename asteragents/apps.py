@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AsteragentsConfig(AppConfig):
+    name = "asteragents"
+    verbose_name = "Tenancy"
