@@ -1,0 +1,133 @@
+"""The getStats query parameters of STATS.md, validated into typed values."""
+
+import re
+from datetime import datetime
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+from asteragents.datetimes import Bound, parse_instant
+from asteragents.errors import ApiError
+
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+
+
+class InstantParam(serializers.Field):
+    """An ISO 8601 date or datetime; a date alone covers its whole (UTC) day."""
+
+    default_error_messages = {
+        "invalid": "{value!r} is not an ISO 8601 date or datetime (e.g. 2024-03-01T09:00:00Z).",
+    }
+
+    def __init__(self, *, bound: Bound, **kwargs):
+        self.bound = bound
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> datetime:
+        try:
+            return parse_instant(str(data), bound=self.bound)
+        except ValueError:
+            self.fail("invalid", value=data)
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class BooleanParam(serializers.Field):
+    default_error_messages = {"invalid": "{value!r} is not a boolean (use true/false or 1/0)."}
+
+    def to_internal_value(self, data) -> bool:
+        try:
+            return _BOOLEANS[str(data).lower()]
+        except KeyError:
+            self.fail("invalid", value=data)
+
+    def to_representation(self, value):
+        return value
+
+
+class IntegerParam(serializers.Field):
+    default_error_messages = {"invalid": "{value!r} is not an integer."}
+
+    def to_internal_value(self, data) -> int:
+        if not _INTEGER.fullmatch(str(data)):
+            self.fail("invalid", value=data)
+        return int(data)
+
+    def to_representation(self, value):
+        return value
+
+
+def _text(**kwargs) -> serializers.CharField:
+    # Exact strings: no trimming (metadata values may have spaces), and NUL is not refused
+    # here: such a value simply matches nothing.
+    field = serializers.CharField(required=False, trim_whitespace=False, **kwargs)
+    field.validators = []
+    return field
+
+
+class StatsParamsSerializer(serializers.Serializer):
+    # `from` is a Python keyword, hence the explicit source names.
+    from_ = InstantParam(bound="start", source="start", help_text="Start of the range, inclusive.")
+    to = InstantParam(bound="end", source="end", help_text="End of the range, inclusive.")
+    allInOrg = BooleanParam(
+        required=False,
+        default=False,
+        source="all_in_org",
+        help_text="Every user of the organization (org:admin only).",
+    )
+    agentId = IntegerParam(required=False, source="agent_id", help_text="Only this agent.")
+    userId = _text(source="user_id", help_text="Only this user's conversations.")
+    metadataKey = _text(
+        source="metadata_key", help_text="Only users whose membership metadata has this key."
+    )
+    metadataValue = _text(
+        source="metadata_value",
+        help_text="Only users whose metadata has a matching value (at metadataKey if given).",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, attrs):
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError(
+                {"from": "from is later than to."}, code="invalid_range"
+            )
+        return attrs
+
+
+PARAMETER_NAMES = ("from", "to", "allInOrg", "agentId", "userId", "metadataKey", "metadataValue")
+
+
+def parse_stats_params(query_params: QueryDict) -> dict:
+    """Validated parameters, or a 400 ApiError naming the first bad one.
+
+    An empty value counts as left out; a parameter given twice is an error.
+    """
+    data = {}
+    for name in PARAMETER_NAMES:
+        values = query_params.getlist(name)
+        if len(values) > 1:
+            raise ApiError(
+                f"The parameter {name} is given {len(values)} times; give it once.",
+                code="duplicate_parameter",
+                parameter=name,
+            )
+        if values and values[0] != "":
+            data[name] = values[0]
+    serializer = StatsParamsSerializer(data=data)
+    if not serializer.is_valid():
+        name, messages = next(iter(serializer.errors.items()))
+        message, code = messages[0], messages[0].code
+        if code == "required":
+            message, code = f"The parameter {name} is required.", "missing_parameter"
+        elif code == "invalid_range":
+            message = f"Invalid range: {message}"
+        else:
+            message, code = f"Invalid {name}: {message}", "invalid_parameter"
+        raise ApiError(message, code=code, parameter=name)
+    return serializer.validated_data

@@ -1,0 +1,27 @@
+"""The one door to an organization's rows: every stats query starts here.
+
+A selector gets an OrganizationData and asks it for messages, feedback, files or
+memberships; each queryset it hands out is already filtered to the organization, so a new
+metric cannot forget the tenant filter.
+"""
+
+from asteragents.models import Membership
+from conversations.models import Feedback, Message
+from kb.models import KnowledgeBaseFile
+
+
+class OrganizationData:
+    def __init__(self, organization_id: str):
+        self.organization_id = organization_id
+
+    def messages(self):
+        return Message.objects.filter(organization_id=self.organization_id)
+
+    def feedback(self):
+        return Feedback.objects.filter(organization_id=self.organization_id)
+
+    def knowledge_base_files(self):
+        return KnowledgeBaseFile.objects.filter(organization_id=self.organization_id)
+
+    def memberships(self):
+        return Membership.objects.filter(organization_id=self.organization_id)
