@@ -5,7 +5,6 @@ import logging
 from django.db import DatabaseError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
-from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +71,10 @@ def _message_of(exc: exceptions.APIException) -> str:
 
 def api_exception_handler(exc, context):
     """DRF's handler (it sets WWW-Authenticate and Retry-After), reshaped to one body."""
+    # Imported here: rest_framework.views loads the authentication classes, which raise
+    # this module's errors, so a module-level import would be circular.
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, DatabaseError):
         logger.exception("database error while serving %s", context.get("view"))
         exc = ServiceUnavailable(
