@@ -50,12 +50,11 @@ def error_body(code: str, message: str, parameter: str | None = None) -> dict:
 
 
 def _code_of(exc: exceptions.APIException) -> str:
-    for exc_class, code in _DRF_CODES.items():
-        if type(exc) is exc_class:
-            return code
-    detail = exc.detail
-    code = getattr(detail, "code", None)
-    return code if isinstance(code, str) else exc.default_code
+    """The code the raiser gave, else this API's name for DRF's generic exception."""
+    code = getattr(exc.detail, "code", None)
+    if isinstance(code, str) and code != exc.default_code:
+        return code
+    return _DRF_CODES.get(type(exc), exc.default_code)
 
 
 def _message_of(exc: exceptions.APIException) -> str:

@@ -86,6 +86,23 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _statement_timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=5000)
     _db["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_timeout_ms}")
 
+# --- Cache (throttle counters) -------------------------------------------------------------
+# redis://host:port/db shares counters between workers and hosts; locmem:// is per process.
+CACHE_URL = env.str("CACHE_URL", default="locmem://" if DEBUG else "redis://127.0.0.1:6379/0")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # A cache outage must not hang requests (the throttle fails open).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+elif CACHE_URL == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL must be redis://… or locmem://, got {CACHE_URL!r}")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Time: UTC inside, converted at the edges ---------------------------------------------
@@ -126,6 +143,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "asteragents.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["stats.throttling.CallerRateThrottle"],
+    # Per user: generous, so a dashboard loading many panels at once never sees a 429.
+    "DEFAULT_THROTTLE_RATES": {"caller": env.str("STATS_THROTTLE_RATE", default="600/min")},
     # The principal is a Clerk session, not a Django user: no auth.User row is ever needed.
     "UNAUTHENTICATED_USER": None,
 }

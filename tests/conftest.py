@@ -29,3 +29,28 @@ def bearer(clerk_key):
         return {"HTTP_AUTHORIZATION": f"Bearer {make_token(**kwargs)}"}
 
     return _bearer
+
+
+@pytest.fixture
+def jwks_server(settings):
+    """A live JWKS server on 127.0.0.1 (initially empty), configured as CLERK_JWKS_URL.
+
+    Always shut down after the test; the process's JWKS caches are cleared on both sides.
+    """
+    from asteragents.jwks import clear_jwks_caches
+    from tests.clerk import JwksServer
+
+    clear_jwks_caches()
+    with JwksServer() as server:
+        settings.CLERK_JWT_KEY = ""
+        settings.CLERK_JWKS_URL = server.url
+        yield server
+    clear_jwks_caches()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache; no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,0 +1,118 @@
+"""GET /api/dashboard/getStats over HTTP: order of checks, error shape, query count."""
+
+import pytest
+
+from stats.metrics import METRIC_NAMES
+from tests.clerk import session_claims, sign
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/dashboard/getStats"
+RANGE = {"from": "2024-03-01", "to": "2024-03-31"}
+
+
+def get(client, params=None, **headers):
+    return client.get(URL, params if params is not None else RANGE, **headers)
+
+
+def assert_error(response, status, code, parameter=None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert body.get("parameter") == parameter
+
+
+def test_admin_gets_sixteen_integer_zeros(client, bearer):
+    response = get(client, **bearer(user_id="user_ann", org_id="org_acme"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == dict.fromkeys(METRIC_NAMES, 0)
+
+
+def test_no_token_is_401_with_www_authenticate(client, clerk_key):
+    response = get(client)
+    assert_error(response, 401, "missing_token")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_token_is_checked_before_organization_and_parameters(client, clerk_key):
+    bad = {"HTTP_AUTHORIZATION": "Bearer not.a.token"}
+    response = get(client, {"from": "nonsense"}, **bad)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        session_claims(user_id="user_ann", org_id=None),
+        session_claims(user_id="user_ann", org_id=None, version=1),
+        session_claims(user_id="user_ann", org_id="org_acme", sts="pending"),
+    ],
+    ids=["v2-no-org", "v1-no-org", "pending"],
+)
+def test_no_active_organization_is_403_before_parameters(client, clerk_key, claims):
+    token = {"HTTP_AUTHORIZATION": f"Bearer {sign(claims)}"}
+    assert_error(get(client, {"from": "nonsense"}, **token), 403, "no_active_organization")
+
+
+def test_parameters_are_checked_before_role(client, bearer):
+    member = bearer(user_id="user_bob", org_id="org_acme", role="org:member")
+    response = get(client, RANGE | {"allInOrg": "true", "agentId": "seven"}, **member)
+    assert_error(response, 400, "invalid_parameter", "agentId")
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "code", "parameter"),
+    [
+        ({"allInOrg": "true"}, 403, "admin_required", "allInOrg"),
+        ({"userId": "user_ann"}, 403, "forbidden_user", "userId"),
+        ({"userId": "user_bob"}, 200, None, None),
+        ({"allInOrg": "false", "userId": "user_bob"}, 200, None, None),
+    ],
+)
+def test_member_scope_rules(client, bearer, params, status, code, parameter):
+    member = bearer(user_id="user_bob", org_id="org_acme", role="org:member")
+    response = get(client, RANGE | params, **member)
+    if status == 200:
+        assert response.status_code == 200
+    else:
+        assert_error(response, status, code, parameter)
+
+
+@pytest.mark.parametrize(
+    ("role", "version"), [("org:admin", 2), ("admin", 2), ("admin", 1), ("org:admin", 1)]
+)
+def test_admin_roles_in_every_claim_format(client, bearer, role, version):
+    admin = bearer(user_id="user_ann", org_id="org_acme", role=role, version=version)
+    response = get(client, RANGE | {"allInOrg": "true", "userId": "user_bob"}, **admin)
+    assert response.status_code == 200, response.content
+
+
+def test_repeated_parameter_is_400(client, bearer):
+    admin = bearer(user_id="user_ann", org_id="org_acme")
+    response = client.get(f"{URL}?from=2024-03-01&to=2024-03-02&to=2024-03-03", **admin)
+    assert_error(response, 400, "duplicate_parameter", "to")
+
+
+def test_trailing_slash_is_not_redirected(client, bearer):
+    response = client.get(URL + "/", RANGE, **bearer(user_id="user_ann", org_id="org_acme"))
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_one_request_makes_three_queries(client, bearer, django_assert_num_queries):
+    admin = bearer(user_id="user_ann", org_id="org_acme")
+    params = RANGE | {"allInOrg": "true", "agentId": "7", "metadataKey": "k", "metadataValue": "v"}
+    with django_assert_num_queries(3):
+        assert get(client, params, **admin).status_code == 200
+
+
+def test_openapi_schema_describes_the_endpoint(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    operation = response.json()["paths"][URL]["get"]
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    assert names == {"from", "to", "allInOrg", "agentId", "userId", "metadataKey", "metadataValue"}
+    assert set(operation["responses"]) >= {"200", "400", "401", "403"}
