@@ -12,6 +12,8 @@ PORT ?= 8000
 # The second run of `make test`; pytest-django creates and drops test_<name> itself.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/asteragents_test
 SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
+# Passed to both pytest runs, e.g. make test PYTEST_ARGS="tests/stats -x"
+PYTEST_ARGS ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: help demo test lint migrate clean
@@ -70,13 +72,15 @@ demo: $(VENV)/.installed ## Migrate, load demo data, print a token and a curl, r
 
 # --- test -------------------------------------------------------------------------------------
 
+# Every step runs even when an earlier one failed, so one run shows every problem.
 test: $(VENV)/.installed-dev ## ruff, then the suite on SQLite and on PostgreSQL (PG_URL)
-	$(BIN)/ruff check .
-	@echo "=== pytest on SQLite (in memory) ==="
-	@sqlite_status=0; DATABASE_URL=sqlite:///:memory: $(BIN)/pytest || sqlite_status=$$?; \
+	@echo "=== ruff check . ==="
+	@ruff_status=0; $(BIN)/ruff check . || ruff_status=$$?; \
+	echo "=== pytest on SQLite (in memory) ==="; \
+	sqlite_status=0; DATABASE_URL=sqlite:///:memory: $(BIN)/pytest $(PYTEST_ARGS) || sqlite_status=$$?; \
 	if $(pg_reachable); then \
 	  echo "=== pytest on PostgreSQL ($(PG_URL)) ==="; \
-	  pg_status=0; DATABASE_URL='$(PG_URL)' $(BIN)/pytest || pg_status=$$?; \
+	  pg_status=0; DATABASE_URL='$(PG_URL)' $(BIN)/pytest $(PYTEST_ARGS) || pg_status=$$?; \
 	elif [ -n "$${CI:-}" ] && [ "$${CI:-}" != false ] && [ "$${CI:-}" != 0 ]; then \
 	  echo "ERROR: PostgreSQL at $(PG_URL) is not reachable, and CI needs both runs." >&2; \
 	  exit 1; \
@@ -84,9 +88,10 @@ test: $(VENV)/.installed-dev ## ruff, then the suite on SQLite and on PostgreSQL
 	  echo "*** PostgreSQL at $(PG_URL) is not reachable: ran SQLite only. ***"; \
 	  pg_status=0; \
 	fi; \
-	if [ $$sqlite_status -ne 0 ]; then echo "FAILED on SQLite (exit $$sqlite_status)." >&2; fi; \
-	if [ $$pg_status -ne 0 ]; then echo "FAILED on PostgreSQL (exit $$pg_status)." >&2; fi; \
-	[ $$sqlite_status -eq 0 ] && [ $$pg_status -eq 0 ]
+	if [ $$ruff_status -ne 0 ]; then echo "FAILED: ruff (exit $$ruff_status)." >&2; fi; \
+	if [ $$sqlite_status -ne 0 ]; then echo "FAILED: pytest on SQLite (exit $$sqlite_status)." >&2; fi; \
+	if [ $$pg_status -ne 0 ]; then echo "FAILED: pytest on PostgreSQL (exit $$pg_status)." >&2; fi; \
+	[ $$ruff_status -eq 0 ] && [ $$sqlite_status -eq 0 ] && [ $$pg_status -eq 0 ]
 
 # pg_isready when installed, else a psycopg connection to the server's `postgres` database.
 pg_reachable = { if command -v pg_isready >/dev/null 2>&1; then \
