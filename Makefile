@@ -46,7 +46,7 @@ demo: export DATABASE_URL ?= $(SQLITE_URL)
 demo: $(VENV)/.installed ## Migrate, load demo data, print a token and a curl, run the server
 	$(MANAGE) migrate --no-input
 	$(MANAGE) seed_demo
-	@if $(MANAGE) shell -c "from django.contrib.auth.models import User; \
+	@if $(MANAGE) shell -v 0 -c "from django.contrib.auth.models import User; \
 	    raise SystemExit(0 if User.objects.filter(username='admin').exists() else 1)"; then \
 	  echo "Django superuser 'admin' already exists."; \
 	else \
@@ -112,4 +112,4 @@ migrate: $(VENV)/.installed ## Apply migrations to DATABASE_URL (default: db.sql
 	$(MANAGE) migrate --no-input
 
 clean: ## Remove .venv, db.sqlite3 and var/ (dev keys, static files)
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm var/
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm var/ *.egg-info
