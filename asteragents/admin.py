@@ -62,7 +62,7 @@ class ReadOnlyAdminMixin:
 @admin.register(Organization)
 class OrganizationAdmin(PrettyExtraMixin, admin.ModelAdmin):
     list_display = ["id", "name", "slug", "created_at", "member_count", "links"]
-    search_fields = ["=id", "name", "slug"]
+    search_fields = ["id__exact", "name", "slug"]
     date_hierarchy = "created_at"
     fields = ["id", "name", "slug", "created_at", "extra_pretty"]
     readonly_fields = ["extra_pretty"]
@@ -106,7 +106,7 @@ class OrganizationAdmin(PrettyExtraMixin, admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(PrettyExtraMixin, admin.ModelAdmin):
     list_display = ["id", "email", "first_name", "last_name", "created_at", "links"]
-    search_fields = ["=id", "email", "first_name", "last_name"]
+    search_fields = ["id__exact", "email", "first_name", "last_name"]
     date_hierarchy = "created_at"
     fields = ["id", "email", "first_name", "last_name", "created_at", "extra_pretty"]
     readonly_fields = ["extra_pretty"]
@@ -161,7 +161,12 @@ class MembershipAdmin(PrettyExtraMixin, admin.ModelAdmin):
     form = MembershipForm
     list_display = ["__str__", "organization_link", "user_link", "role", "metadata_preview"]
     list_filter = ["role"]
-    search_fields = ["=organization__id", "=user__id", "user__email", "organization__name"]
+    search_fields = [
+        "organization__id__exact",
+        "user__id__exact",
+        "user__email",
+        "organization__name",
+    ]
     autocomplete_fields = ["organization", "user"]
     list_select_related = ["organization", "user"]
     fields = ["organization", "user", "role", "public_metadata", "extra_pretty"]

@@ -78,7 +78,7 @@ def with_feedback_counts(queryset):
 class AgentAdmin(PrettyExtraMixin, admin.ModelAdmin):
     list_display = ["id", "name", "organization", "conversations"]
     list_filter = ["organization"]
-    search_fields = ["=id", "name"]
+    search_fields = ["id__exact", "name"]
     list_select_related = ["organization"]
     autocomplete_fields = ["organization"]
     fields = ["id", "organization", "name", "extra_pretty"]
@@ -127,7 +127,7 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
 class ConversationAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     list_display = ["id", "title", "created_at", "organization", "user", "agent", "messages"]
     list_filter = ["organization", "created_at"]
-    search_fields = ["=id", "title"]
+    search_fields = ["id__exact", "title"]
     list_select_related = ["organization", "user", "agent"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -142,6 +142,10 @@ class ConversationAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [MessageInline]
+
+    def get_queryset(self, request):
+        # The change page names the organization, user and agent: one query, not three.
+        return super().get_queryset(request).select_related("organization", "user", "agent")
 
     @admin.display(description="organization")
     def organization_link(self, obj):
@@ -187,8 +191,9 @@ class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
         "total_tokens",
     ]
     list_filter = ["role", "created_at", "organization"]
-    # Exact matches only: they use the primary-key and foreign-key indexes.
-    search_fields = ["=id", "=conversation__id"]
+    # Exact, case-sensitive matches only (`=id` would be iexact: a full scan); these use
+    # the primary-key and foreign-key indexes.
+    search_fields = ["id__exact", "conversation__id__exact"]
     list_select_related = ["owner", "agent"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
@@ -251,7 +256,7 @@ class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
 class FeedbackAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "helpful", "message_link", "user", "owner", "agent"]
     list_filter = ["helpful", "created_at", "organization"]
-    search_fields = ["=id", "=message__id"]
+    search_fields = ["id__exact", "message__id__exact"]
     list_select_related = ["user", "owner", "agent"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator

@@ -19,7 +19,7 @@ from kb.models import KnowledgeBase, KnowledgeBaseFile
 class KnowledgeBaseAdmin(PrettyExtraMixin, admin.ModelAdmin):
     list_display = ["id", "name", "organization", "file_count"]
     list_filter = ["organization"]
-    search_fields = ["=id", "name"]
+    search_fields = ["id__exact", "name"]
     list_select_related = ["organization"]
     autocomplete_fields = ["organization"]
     fields = ["id", "organization", "name", "extra_pretty"]
@@ -48,7 +48,7 @@ class KnowledgeBaseFileAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAd
         "extract_total_tokens",
     ]
     list_filter = ["status", "processed_at", "organization"]
-    search_fields = ["=id", "name", "=knowledge_base__id"]
+    search_fields = ["id__exact", "name", "knowledge_base__id__exact"]
     list_select_related = ["knowledge_base"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator

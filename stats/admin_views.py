@@ -7,6 +7,7 @@ from django.contrib.admin.helpers import AdminForm
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
+from asteragents.datetimes import isoformat_z
 from stats.forms import UsageStatsForm
 from stats.metrics import METRICS
 from stats.selectors import stats_compute
@@ -47,5 +48,6 @@ def usage_stats_view(request, *, admin_site=admin.site):
         "query": query,
         "organization": form.cleaned_data["organization"] if query else None,
         "rows": rows,
+        "range": f"{isoformat_z(query.start)} → {isoformat_z(query.end)}" if query else "",
     }
     return TemplateResponse(request, "admin/stats/usage_stats.html", context)

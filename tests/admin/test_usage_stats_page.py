@@ -127,7 +127,7 @@ def test_figures_are_printed_with_thousands_separators_and_the_range(dataset, vi
     html = viewer.get(PAGE, march()).content.decode()
 
     assert 'data-figure="kbExtractTotalTokens">18,110<' in html
-    assert "2024-03-01T00:00:00+00:00 → 2024-03-31T23:59:59.999999+00:00" in html
+    assert "2024-03-01T00:00:00Z → 2024-03-31T23:59:59.999999Z" in html
 
 
 def test_a_range_left_out_is_the_last_30_days(dataset, viewer):

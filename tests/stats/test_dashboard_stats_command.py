@@ -21,6 +21,7 @@ from tests.admin.dataset import (
     ORG,
     create_dataset,
     figures,
+    refresh_rollups,
 )
 
 MARCH_FLAGS = ["--org", ORG, "--from", MARCH["from"], "--to", MARCH["to"]]
@@ -170,6 +171,7 @@ def test_default_range_is_the_last_30_days_ending_now(db):
         MessageFactory(
             id=message_id, conversation=conversation, created_at=now - age, tool_call_count=1
         )
+    refresh_rollups()
 
     result = json.loads(output_of("--org", "org_recent"))
 
