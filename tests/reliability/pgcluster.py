@@ -203,8 +203,7 @@ class TemporaryCluster:
         )
         if result.returncode != 0:
             raise ClusterError(
-                f"{program} exited {result.returncode}: {result.stderr.strip()}\n"
-                f"{self._log_tail()}"
+                f"{program} exited {result.returncode}: {result.stderr.strip()}\n{self._log_tail()}"
             )
         return result.stdout
 

@@ -8,9 +8,12 @@ server is never touched.
 
 import socket
 import time
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 from django.db import connection
+from psycopg import sql
 
 from tests.reliability.pgcluster import TemporaryCluster, free_port
 from tests.reliability.service import Service, admin_token, manage, service_environment
@@ -40,22 +43,31 @@ Message.objects.create(
     id="m1", organization=org, conversation=chat, owner=user, agent=agent, role="assistant",
     created_at=at, input_tokens=812, output_tokens=64, total_tokens=876,
 )
+from tests.reliability.worlds import refresh_rollups
+refresh_rollups()
 """
 
-# A test-only way to make the stats query slow on the server: the message table is put
-# behind a view whose one-time filter sleeps, so every stats query over messages waits.
-MAKE_MESSAGES_SLOW = """
-ALTER TABLE conversations_message RENAME TO conversations_message_rows;
-CREATE FUNCTION reliability_sleep() RETURNS boolean LANGUAGE plpgsql AS
-  $$ BEGIN PERFORM pg_sleep(30); RETURN true; END $$;
-CREATE VIEW conversations_message AS
-  SELECT * FROM conversations_message_rows WHERE (SELECT reliability_sleep());
-"""
-MAKE_MESSAGES_FAST = """
-DROP VIEW conversations_message;
-DROP FUNCTION reliability_sleep();
-ALTER TABLE conversations_message_rows RENAME TO conversations_message;
-"""
+# The service's tables: a runaway stats query is made by holding locks on all of them, as a
+# long migration or a bulk job would, so whichever of them the query reads, it waits.
+SERVICE_TABLE_PREFIXES = ("asteragents_", "conversations_", "kb_", "stats_")
+
+
+@contextmanager
+def tables_locked(database_url: str):
+    """Hold ACCESS EXCLUSIVE locks on every service table until the block ends."""
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        tables = [
+            name
+            for (name,) in holder.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            )
+            if name.startswith(SERVICE_TABLE_PREFIXES)
+        ]
+        assert tables
+        with holder.transaction():
+            locked = sql.SQL(", ").join(sql.Identifier(name) for name in tables)
+            holder.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(locked))
+            yield
 
 
 @pytest.fixture(scope="module")
@@ -165,17 +177,13 @@ def test_database_that_accepts_but_never_answers_is_503_after_the_connect_timeou
 def test_runaway_query_is_cancelled_by_the_statement_timeout_and_answers_503(
     cluster, database_url, tmp_path, request
 ):
-    database = database_url.rsplit("/", 1)[1]
     environment = service_environment(database_url, DATABASE_STATEMENT_TIMEOUT_MS="300")
     token = admin_token()
     with Service(environment, tmp_path / "gunicorn.log") as service:
         assert service.get_stats(RANGE, token=token).status == 200
-        cluster.psql(MAKE_MESSAGES_SLOW, database=database)
-        try:
+        with tables_locked(database_url):
+            # Without the 300 ms statement timeout this would wait as long as the locks.
             runaway = service.get_stats(RANGE, token=token, timeout=15)
-        finally:
-            cluster.psql(MAKE_MESSAGES_FAST, database=database)
-        # The query sleeps 30 s; the 300 ms statement timeout cancels it.
         assert_database_unavailable(runaway, within=OUTAGE_ANSWER_SECONDS)
         assert "canceling statement due to statement timeout" in service.log()
         after = service.get_stats(RANGE, token=token)
