@@ -133,10 +133,20 @@ def _json_kind(value) -> str:
     return next((name for kind, name in _JSON_KINDS if isinstance(value, kind)), "value")
 
 
+class IndentedJSONField(forms.JSONField):
+    """A JSON box that shows its value indented, one key to a line."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value  # the operator's own text, shown back with its error
+        return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
+
+
 class MembershipForm(forms.ModelForm):
     class Meta:
         model = Membership
         fields = ["organization", "user", "role", "public_metadata"]
+        field_classes = {"public_metadata": IndentedJSONField}
         help_texts = {
             "role": "A Clerk role with its prefix, e.g. org:admin or org:member.",
             "public_metadata": 'A JSON object, e.g. {"plan": "beta", "seats": 3}.',

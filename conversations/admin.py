@@ -13,6 +13,7 @@ from asteragents.admin import (
     changelist_link,
     pretty_json,
 )
+from asteragents.datetimes import isoformat_z
 from asteragents.models import Organization, User
 from conversations.models import Agent, Conversation, Feedback, Message
 
@@ -60,10 +61,16 @@ def text_preview(content) -> str:
     return text if len(text) <= PREVIEW_LENGTH else text[: PREVIEW_LENGTH - 1] + "…"
 
 
+@admin.display(description="created at", ordering="created_at")
+def created(obj) -> str:
+    """To the second, in UTC with a Z, as the API writes instants (the default drops seconds)."""
+    return isoformat_z(obj.created_at)
+
+
 def feedback_summary(helpful: int, not_helpful: int) -> str:
     if not helpful and not not_helpful:
         return "-"
-    return f"👍 {helpful} · 👎 {not_helpful}"
+    return f"{helpful} helpful, {not_helpful} not"
 
 
 def with_feedback_counts(queryset):
@@ -100,7 +107,7 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     can_delete = False
     show_change_link = True
     fields = [
-        "created_at",
+        created,
         "role",
         "preview",
         "tool_call_count",
@@ -169,7 +176,7 @@ class FeedbackInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "helpful", "user", "comment"]
+    fields = [created, "helpful", "user", "comment"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -180,15 +187,14 @@ class FeedbackInline(ReadOnlyAdminMixin, admin.TabularInline):
 class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     list_display = [
         "id",
-        "created_at",
-        "role",
+        created,
         "conversation_link",
         "owner",
         "agent",
-        "tool_call_count",
-        "input_tokens",
-        "output_tokens",
-        "total_tokens",
+        "tools",
+        "input",
+        "output",
+        "total",
     ]
     list_filter = ["role", "created_at", "organization"]
     # Exact, case-sensitive matches only (`=id` would be iexact: a full scan); these use
@@ -200,7 +206,7 @@ class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     fields = [
         "id",
-        "created_at",
+        created,
         "role",
         "organization_link",
         "conversation_link",
@@ -218,6 +224,23 @@ class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [FeedbackInline]
+
+    # Short headings keep the usage columns on screen beside the filter sidebar.
+    @admin.display(description="tools", ordering="tool_call_count")
+    def tools(self, obj):
+        return obj.tool_call_count
+
+    @admin.display(description="input", ordering="input_tokens")
+    def input(self, obj):
+        return obj.input_tokens
+
+    @admin.display(description="output", ordering="output_tokens")
+    def output(self, obj):
+        return obj.output_tokens
+
+    @admin.display(description="total", ordering="total_tokens")
+    def total(self, obj):
+        return obj.total_tokens
 
     @admin.display(description="organization")
     def organization_link(self, obj):
@@ -254,7 +277,7 @@ class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
 
 @admin.register(Feedback)
 class FeedbackAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
-    list_display = ["id", "created_at", "helpful", "message_link", "user", "owner", "agent"]
+    list_display = ["id", created, "helpful", "message_link", "user", "owner", "agent"]
     list_filter = ["helpful", "created_at", "organization"]
     search_fields = ["id__exact", "message__id__exact"]
     list_select_related = ["user", "owner", "agent"]
@@ -262,7 +285,7 @@ class FeedbackAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     fields = [
         "id",
-        "created_at",
+        created,
         "helpful",
         "comment",
         "organization_link",

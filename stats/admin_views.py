@@ -14,7 +14,7 @@ from stats.selectors import stats_compute
 
 FIELDSETS = [
     (None, {"fields": ["organization", ("start", "end")]}),
-    ("Filters", {"fields": [("user", "agent"), ("metadata_key", "metadata_value")]}),
+    ("Filters", {"fields": ["user", "agent", "metadata_key", "metadata_value"]}),
 ]
 
 
