@@ -70,7 +70,11 @@ class Message(models.Model):
         Organization, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        # The (conversation, created_at) index below leads with conversation_id.
+        db_index=False,
     )
     # Copied from the conversation so the user and agent filters need no join.
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -110,6 +114,9 @@ class Message(models.Model):
                 include=MESSAGE_STATS_COLUMNS,
                 name="msg_org_agent_created_cover",
             ),
+            # A conversation's messages in order (admin), and the conversationCount probe
+            # "has this conversation a message in [from, to]?" (stats.selectors).
+            models.Index(fields=["conversation", "created_at"], name="msg_conversation_created"),
         ]
 
     def __str__(self):

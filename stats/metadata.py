@@ -157,13 +157,15 @@ class MatchesMetadata(Lookup):
         return "(" + " OR ".join(clauses) + ")", params
 
     # --- SQLite: json_each, comparing each top-level value or array element -------------
+    # The f-strings below join SQL fragments written in this module and the column
+    # Django compiled; every user-supplied string is a %s parameter.
 
     def as_sqlite(self, compiler, connection):
         metadata, lhs_params = self.process_lhs(compiler, connection)
         key, value = self.rhs.key, self.rhs.value
         key_sql, key_params = ("stats_md.key = %s", [key]) if key is not None else ("1 = 1", [])
         if value is None:
-            sql = f"EXISTS (SELECT 1 FROM json_each({metadata}) AS stats_md WHERE {key_sql})"
+            sql = f"EXISTS (SELECT 1 FROM json_each({metadata}) AS stats_md WHERE {key_sql})"  # noqa: S608
             return sql, [*lhs_params, *key_params]
         candidates = ValueCandidates.of(value)
         if candidates.empty:
@@ -171,7 +173,7 @@ class MatchesMetadata(Lookup):
         top_sql, top_params = _sqlite_scalar_match("stats_md", candidates)
         element_sql, element_params = _sqlite_scalar_match("stats_el", candidates)
         sql = (
-            f"EXISTS (SELECT 1 FROM json_each({metadata}) AS stats_md WHERE {key_sql} AND "
+            f"EXISTS (SELECT 1 FROM json_each({metadata}) AS stats_md WHERE {key_sql} AND "  # noqa: S608
             f"({top_sql} OR (stats_md.type = 'array' AND EXISTS ("
             f"SELECT 1 FROM json_each(stats_md.value) AS stats_el WHERE {element_sql}))))"
         )
@@ -186,8 +188,7 @@ def _sqlite_scalar_match(alias: str, candidates: ValueCandidates) -> tuple[str, 
         params.append(candidates.string)
     if candidates.number_literal is not None:
         clauses.append(
-            f"({alias}.type IN ('integer', 'real') AND "
-            f"{SQLITE_NUMBER_EQUALS}({alias}.value, %s))"
+            f"({alias}.type IN ('integer', 'real') AND {SQLITE_NUMBER_EQUALS}({alias}.value, %s))"
         )
         params.append(candidates.number_literal)
     if candidates.boolean is not None:

@@ -8,6 +8,7 @@ metric cannot forget the tenant filter.
 from asteragents.models import Membership
 from conversations.models import Feedback, Message
 from kb.models import KnowledgeBaseFile
+from stats.models import ConversationActivity, UsageCell
 
 
 class OrganizationData:
@@ -25,3 +26,9 @@ class OrganizationData:
 
     def memberships(self):
         return Membership.objects.filter(organization_id=self.organization_id)
+
+    def usage_cells(self):
+        return UsageCell.objects.filter(organization_id=self.organization_id)
+
+    def conversation_activity(self):
+        return ConversationActivity.objects.filter(organization_id=self.organization_id)

@@ -1,12 +1,20 @@
-"""The sixteen figures of STATS.md for one scope, one aggregate query per source table."""
+"""The sixteen figures of STATS.md for one scope.
+
+`stats_compute` answers from the pre-aggregates (stats.models) plus the raw rows at the
+edges of the range; `stats_compute_raw` is the contract's definition over the raw tables
+alone. Both give the same numbers, always (tests/stats/test_fast_path.py); the raw one is
+the reference the fast one is tested and benchmarked against.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Sum, Value
 
 from stats.metadata import MetadataFilter
-from stats.metrics import METRIC_NAMES, Source, metrics_of
+from stats.metrics import METRIC_NAMES, METRICS, Distinct, Source, metrics_of
+from stats.models import CELL_SUMS
+from stats.ranges import RangePlan
 from stats.scope import OrganizationData
 
 # Agent ids are 64-bit; a larger integer names no agent (and must not reach the database).
@@ -33,7 +41,11 @@ class StatsQuery:
 
 
 def _conversation_scope(query: StatsQuery, data: OrganizationData) -> Q | None:
-    """Filters on a row's conversation owner and agent; None when nothing can match."""
+    """Filters on a row's conversation owner and agent; None when nothing can match.
+
+    Every table filtered with it (messages, feedback, usage cells, conversation activity)
+    names the conversation's owner and agent `owner_id` and `agent_id`.
+    """
     condition = Q()
     if query.user_id is not None:
         if "\x00" in query.user_id:  # no stored id has one; PostgreSQL refuses the byte
@@ -49,26 +61,117 @@ def _conversation_scope(query: StatsQuery, data: OrganizationData) -> Q | None:
     return condition
 
 
-def _source_rows(source: Source, query: StatsQuery, data: OrganizationData) -> QuerySet | None:
-    if source is Source.KNOWLEDGE_BASE_FILES:
-        return data.knowledge_base_files().filter(
-            processed_at__gte=query.start, processed_at__lte=query.end
+def _knowledge_base_figures(query: StatsQuery, data: OrganizationData) -> dict[str, int]:
+    files = data.knowledge_base_files().filter(
+        processed_at__gte=query.start, processed_at__lte=query.end
+    )
+    return _ints(files.aggregate(**metrics_of(Source.KNOWLEDGE_BASE_FILES)))
+
+
+def _ints(values: dict) -> dict[str, int]:
+    # PostgreSQL sums bigint as numeric (Decimal); the contract answers integers.
+    return {name: int(value or 0) for name, value in values.items()}
+
+
+def _in_contract_order(figures: dict[str, int]) -> dict[str, int]:
+    return {name: figures.get(name, 0) for name in METRIC_NAMES}
+
+
+# --- The definition: raw tables only -------------------------------------------------------
+
+
+def stats_compute_raw(*, query: StatsQuery) -> dict[str, int]:
+    """All sixteen figures from the raw tables: one aggregate query per source table."""
+    data = OrganizationData(query.organization_id)
+    figures = _knowledge_base_figures(query, data)
+    scope = _conversation_scope(query, data)
+    if scope is not None:
+        in_range = Q(created_at__gte=query.start, created_at__lte=query.end)
+        messages = data.messages().filter(scope, in_range)
+        feedback = data.feedback().filter(scope, in_range)
+        figures |= _ints(messages.aggregate(**metrics_of(Source.MESSAGES)))
+        figures |= _ints(feedback.aggregate(**metrics_of(Source.FEEDBACK)))
+    return _in_contract_order(figures)
+
+
+# --- The fast path: pre-aggregates inside, raw rows at the edges ---------------------------
+
+_ZERO = Value(0, output_field=IntegerField())
+_MESSAGE_CELL_SUMS = {
+    "message_count": Count("pk"),
+    "tool_calls": Sum("tool_call_count"),
+    "input_tokens": Sum("input_tokens"),
+    "output_tokens": Sum("output_tokens"),
+    "total_tokens": Sum("total_tokens"),
+}
+_FEEDBACK_CELL_SUMS = {
+    "feedback_count": Count("pk"),
+    "helpful_count": Count("pk", filter=Q(helpful=True)),
+    "not_helpful_count": Count("pk", filter=Q(helpful=False)),
+}
+
+
+def _as_cells(rows: QuerySet, sums: dict) -> QuerySet:
+    """Rows grouped by (owner, agent) with every cell column, zero where `sums` has none."""
+    columns = {name: sums.get(name, _ZERO) for name in CELL_SUMS}
+    return rows.values("owner_id", "agent_id").annotate(**columns).order_by()
+
+
+def _cell_parts(query: StatsQuery, data: OrganizationData, scope: Q) -> list[QuerySet]:
+    plan = RangePlan.of(query.start, query.end)
+    parts = []
+    if (cells := plan.cells()) is not None:
+        stored = data.usage_cells().filter(scope, cells)
+        parts.append(_as_cells(stored, {name: Sum(name) for name in CELL_SUMS}))
+    if (edges := plan.raw_rows("created_at")) is not None:
+        parts.append(_as_cells(data.messages().filter(scope, edges), _MESSAGE_CELL_SUMS))
+        parts.append(_as_cells(data.feedback().filter(scope, edges), _FEEDBACK_CELL_SUMS))
+    return parts
+
+
+def _conversation_count(query: StatsQuery, data: OrganizationData, scope: Q) -> int:
+    """Conversations with a message in [start, end], from their first and last messages.
+
+    One whose first or last message lies in the range counts; one that began before and
+    ended after the range counts when it has a message inside, which an index probe on
+    (conversation, created_at) answers.
+    """
+    start, end = query.start, query.end
+    has_message_inside = Exists(
+        data.messages().filter(
+            conversation_id=OuterRef("conversation_id"), created_at__gte=start, created_at__lte=end
         )
-    conversation_scope = _conversation_scope(query, data)
-    if conversation_scope is None:
-        return None
-    rows = data.messages() if source is Source.MESSAGES else data.feedback()
-    return rows.filter(conversation_scope, created_at__gte=query.start, created_at__lte=query.end)
+    )
+    overlapping = data.conversation_activity().filter(
+        scope, first_message_at__lte=end, last_message_at__gte=start
+    )
+    return overlapping.filter(
+        Q(first_message_at__gte=start) | Q(last_message_at__lte=end) | has_message_inside
+    ).count()
 
 
 def stats_compute(*, query: StatsQuery) -> dict[str, int]:
-    """All sixteen figures, in the contract's order, as ints."""
+    """All sixteen figures, in the contract's order, as ints; equal to stats_compute_raw."""
     data = OrganizationData(query.organization_id)
-    figures: dict[str, int] = {}
-    for source in Source:
-        aggregates = metrics_of(source)
-        rows = _source_rows(source, query, data)
-        values = rows.aggregate(**aggregates) if rows is not None else {}
-        # PostgreSQL sums bigint as numeric (Decimal); the contract answers integers.
-        figures.update({name: int(values.get(name) or 0) for name in aggregates})
-    return {name: figures[name] for name in METRIC_NAMES}
+    figures = _knowledge_base_figures(query, data)
+    scope = _conversation_scope(query, data)
+    if scope is None:
+        return _in_contract_order(figures)
+    parts = _cell_parts(query, data, scope)
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    sums = dict.fromkeys(CELL_SUMS, 0)
+    seen = {kind: set() for kind in (Distinct.OWNERS, Distinct.AGENTS)}
+    for row in rows:
+        for name in CELL_SUMS:
+            sums[name] += int(row[name] or 0)
+        if row["message_count"]:
+            seen[Distinct.OWNERS].add(row["owner_id"])
+            seen[Distinct.AGENTS].add(row["agent_id"])
+    for metric in METRICS:
+        if metric.cell_column is not None:
+            figures[metric.name] = sums[metric.cell_column]
+        elif metric.distinct in seen:
+            figures[metric.name] = len(seen[metric.distinct])
+    if sums["message_count"]:
+        figures["conversationCount"] = _conversation_count(query, data, scope)
+    return _in_contract_order(figures)

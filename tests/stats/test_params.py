@@ -79,8 +79,15 @@ def test_errors_name_the_parameter(query, code, parameter):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("true", True), ("TRUE", True), ("True", True), ("1", True), ("false", False),
-     ("FALSE", False), ("0", False)],
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("True", True),
+        ("1", True),
+        ("false", False),
+        ("FALSE", False),
+        ("0", False),
+    ],
 )
 def test_booleans(text, expected):
     assert parse(f"{RANGE}&allInOrg={text}")["all_in_org"] is expected

@@ -10,7 +10,8 @@ from asteragents.models import Membership, Organization, User
 from conversations.models import Agent, Conversation, Feedback, Message
 from kb.models import KnowledgeBase, KnowledgeBaseFile
 from stats.metrics import METRIC_NAMES
-from stats.selectors import StatsQuery, stats_compute
+from stats.rollups import rebuild_all
+from stats.selectors import StatsQuery, stats_compute, stats_compute_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +21,13 @@ ZEROS = dict.fromkeys(METRIC_NAMES, 0)
 
 
 def stats(**overrides) -> dict:
+    """The figures by the raw definition, after checking the fast path agrees."""
     query = {"organization_id": "org_a", "start": TIME_ZERO, "end": TIME_ZERO + timedelta(hours=1)}
-    return stats_compute(query=StatsQuery(**(query | overrides)))
+    query = StatsQuery(**(query | overrides))
+    rebuild_all()
+    raw = stats_compute_raw(query=query)
+    assert stats_compute(query=query) == raw
+    return raw
 
 
 def expect(**figures) -> dict:
@@ -229,10 +235,25 @@ def test_nul_in_user_id_gives_zeros(world):
     assert stats(user_id="ann\x00") == ZEROS
 
 
-def test_three_queries_each_scoped_to_the_organization(world):
+@pytest.mark.parametrize(
+    ("compute", "queries"), [(stats_compute_raw, 3), (stats_compute, 3)], ids=["raw", "fast"]
+)
+def test_queries_are_few_and_each_scoped_to_the_organization(world, compute, queries):
+    conv = world.conversation("c1", "org_a", "ann", 1)
+    world.message("m", conv, TIME_ZERO + timedelta(minutes=90))
+    rebuild_all()
+    query = StatsQuery(
+        organization_id="org_a",
+        start=TIME_ZERO + timedelta(minutes=30),
+        end=TIME_ZERO + timedelta(days=3),
+        user_id="ann",
+        agent_id=1,
+        metadata_key="team",
+        metadata_value="red",
+    )
     with CaptureQueriesContext(connection) as captured:
-        stats(user_id="ann", agent_id=1, metadata_key="team", metadata_value="red")
-    assert len(captured.captured_queries) == 3
+        assert compute(query=query)["messageCount"] == 1
+    assert len(captured.captured_queries) == queries
     for query in captured.captured_queries:
         # Every table read, the membership subquery included, is filtered by organization.
         sql = query["sql"]

@@ -1,8 +1,13 @@
 """GET /api/dashboard/getStats over HTTP: order of checks, error shape, query count."""
 
+from datetime import UTC, datetime
+
 import pytest
 
+from asteragents.models import Membership, Organization, User
+from conversations.models import Agent, Conversation, Message
 from stats.metrics import METRIC_NAMES
+from stats.rollups import rebuild_all
 from tests.clerk import session_claims, sign
 
 pytestmark = pytest.mark.django_db
@@ -103,10 +108,36 @@ def test_trailing_slash_is_not_redirected(client, bearer):
 
 
 def test_one_request_makes_three_queries(client, bearer, django_assert_num_queries):
+    """Knowledge-base files, usage cells with the raw edges, and the conversation count."""
+    org = Organization.objects.create(id="org_acme")
+    user = User.objects.create(id="user_ann")
+    Membership.objects.create(organization=org, user=user, public_metadata={"k": "v"})
+    Agent.objects.create(id=7, organization=org)
+    conversation = Conversation.objects.create(
+        id="c1",
+        organization=org,
+        user=user,
+        agent_id=7,
+        created_at=datetime(2024, 3, 5, tzinfo=UTC),
+    )
+    Message.objects.create(
+        id="m1",
+        organization=org,
+        conversation=conversation,
+        owner=user,
+        agent_id=7,
+        role="user",
+        created_at=datetime(2024, 3, 5, 10, 30, tzinfo=UTC),
+    )
+    rebuild_all()
     admin = bearer(user_id="user_ann", org_id="org_acme")
     params = RANGE | {"allInOrg": "true", "agentId": "7", "metadataKey": "k", "metadataValue": "v"}
     with django_assert_num_queries(3):
-        assert get(client, params, **admin).status_code == 200
+        response = get(client, params, **admin)
+    assert (response.json()["messageCount"], response.json()["conversationCount"]) == (1, 1)
+    # With no message in the range, the conversation count is known without asking.
+    with django_assert_num_queries(2):
+        assert get(client, {"from": "2024-04-01", "to": "2024-04-30"}, **admin).status_code == 200
 
 
 def test_openapi_schema_describes_the_endpoint(client):
