@@ -220,27 +220,30 @@ def _recompute_conversations(organization_id: str, conversation_ids: list[str]) 
 
 def rebuild_all(*, organization_id: str | None = None) -> None:
     """Recompute every rollup from the raw tables (after a bulk load that bypassed them)."""
-    organizations = (
-        [organization_id]
-        if organization_id is not None
-        else list(Message.objects.values_list("organization_id", flat=True).distinct().order_by())
-        + list(Feedback.objects.values_list("organization_id", flat=True).distinct().order_by())
-    )
-    for org in dict.fromkeys(organizations):
-        bounds = Message.objects.filter(organization_id=org).aggregate(
-            first=Min("created_at"), last=Max("created_at")
+    cells, activity = UsageCell.objects.all(), ConversationActivity.objects.all()
+    messages, feedback = Message.objects.all(), Feedback.objects.all()
+    if organization_id is not None:
+        cells, activity = (
+            cells.filter(organization_id=organization_id),
+            activity.filter(organization_id=organization_id),
         )
-        feedback_bounds = Feedback.objects.filter(organization_id=org).aggregate(
-            first=Min("created_at"), last=Max("created_at")
-        )
-        instants = [v for v in (*bounds.values(), *feedback_bounds.values()) if v is not None]
-        if not instants:
-            continue
-        UsageCell.objects.filter(organization_id=org).delete()
-        ConversationActivity.objects.filter(organization_id=org).delete()
-        hour, last = floor_hour(min(instants)), floor_hour(max(instants))
-        hours = []
-        while hour <= last:
-            hours.append(hour)
-            hour += HOUR
-        refresh_hours(organization_id=org, hours=hours)
+        messages = messages.filter(organization_id=organization_id)
+        feedback = feedback.filter(organization_id=organization_id)
+    with transaction.atomic():
+        # Cleared first, so an organization whose activity is gone keeps no stale rollups.
+        cells.delete()
+        activity.delete()
+        bounds = defaultdict(list)
+        for rows in (messages, feedback):
+            spans = rows.values("organization_id").annotate(
+                first=Min("created_at"), last=Max("created_at")
+            )
+            for span in spans.order_by():
+                bounds[span["organization_id"]] += [span["first"], span["last"]]
+        for org, instants in bounds.items():
+            hour, last = floor_hour(min(instants)), floor_hour(max(instants))
+            hours = []
+            while hour <= last:
+                hours.append(hour)
+                hour += HOUR
+            refresh_hours(organization_id=org, hours=hours)
