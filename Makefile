@@ -16,7 +16,7 @@ SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
 PYTEST_ARGS ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: help demo test lint migrate clean
+.PHONY: help demo test lint migrate clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -113,3 +113,19 @@ migrate: $(VENV)/.installed ## Apply migrations to DATABASE_URL (default: db.sql
 
 clean: ## Remove .venv, db.sqlite3 and var/ (dev keys, static files)
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm var/ *.egg-info
+
+# --- bench ------------------------------------------------------------------------------------
+
+# Issue 5's benchmark. Its database is kept between runs: the same --messages reuses the data.
+BENCH_URL ?= postgres://postgres@127.0.0.1:5432/asteragents_bench
+BENCH_ARGS ?=
+
+bench: export DATABASE_URL := $(BENCH_URL)
+bench: export DJANGO_DEBUG := false
+bench: export DJANGO_SECRET_KEY ?= bench-only-not-a-secret
+bench: export CACHE_URL := locmem://
+bench: export DATABASE_STATEMENT_TIMEOUT_MS := 0
+bench: $(VENV)/.installed ## Time getStats on 1M PostgreSQL messages (BENCH_URL; BENCH_ARGS='--repeat 3')
+	$(BIN)/python -m bench.databases ensure '$(BENCH_URL)'
+	$(MANAGE) migrate --no-input
+	$(MANAGE) bench_stats $(BENCH_ARGS)
