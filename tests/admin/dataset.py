@@ -18,6 +18,7 @@ from conversations.factories import (
     OrganizationFactory,
     UserFactory,
 )
+from stats.rollups import rebuild_all
 
 ORG = "org_acme"
 OTHER_ORG = "org_other"
@@ -60,10 +61,6 @@ def _kb_file(file_id, knowledge_base, processed_at, tokens):
 
 def refresh_rollups() -> None:
     """Rebuild the selector's pre-aggregates, which the factories (unlike the importer) skip."""
-    try:
-        from stats.rollups import rebuild_all
-    except ImportError:  # a selector without pre-aggregates reads the raw rows alone
-        return
     rebuild_all()
 
 
