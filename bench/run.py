@@ -11,6 +11,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -433,6 +434,12 @@ def _explain(cursor, sql: str, params) -> list[str]:
     return [row[0] for row in cursor.fetchall()]
 
 
+# A scan node of a text plan: "Index Only Scan using idx on table  (cost=...".
+_PLAN_SCAN = re.compile(
+    r"((?:Parallel )?(?:Seq|Index Only|Index|Bitmap Heap|Bitmap Index|Function) Scan .*?)  \("
+)
+
+
 def plan_digest(plan: list[str]) -> str:
     """Execution time, the top node's buffers and each scan of an EXPLAIN ANALYZE."""
     execution = next(
@@ -441,11 +448,7 @@ def plan_digest(plan: list[str]) -> str:
     buffers = next(
         (line.strip().removeprefix("Buffers: ") for line in plan if "Buffers:" in line), ""
     )
-    scans = [
-        line.strip().removeprefix("->").strip().split("  (")[0]
-        for line in plan
-        if " Scan " in line or line.strip().startswith(("Seq Scan", "Index", "Bitmap"))
-    ]
+    scans = [match[1] for line in plan if (match := _PLAN_SCAN.search(line))]
     return f"{execution:>10}  [{buffers}]  " + "; ".join(dict.fromkeys(scans))
 
 
