@@ -11,6 +11,7 @@ from asteragents.models import Membership, Organization, User
 from conversations.demo import DEMO_ADMIN_ID, DEMO_ORG_ID, demo_records
 from conversations.models import Agent, Conversation, Feedback, Message
 from kb.models import KnowledgeBase, KnowledgeBaseFile
+from stats.selectors import StatsQuery, stats_compute, stats_compute_raw
 from tests.factories import (
     ConversationFactory,
     FeedbackFactory,
@@ -300,6 +301,30 @@ def test_seed_demo_twice_with_the_same_seed_changes_nothing():
     before = {kind: model.objects.count() for kind, model in MODELS.items()}
     seed(*TINY)
     assert {kind: model.objects.count() for kind, model in MODELS.items()} == before
+
+
+@pytest.mark.django_db
+def test_seeding_again_a_day_later_moves_the_data_and_the_stats_follow():
+    later = TINY_NOW + timedelta(days=1)
+    seed(*TINY)
+    seed(*TINY[:-1], "2024-03-16T12:30:45Z")
+    records = list(demo_records(seed=3, weeks=1, orgs=2, now=later))
+    start, end = later - timedelta(days=3), later
+    demo_conversations = {
+        c["id"] for c in by_type(records, "conversation") if c["organizationId"] == DEMO_ORG_ID
+    }
+    in_range = [
+        m
+        for m in by_type(records, "message")
+        if m["conversationId"] in demo_conversations and start <= instant(m["createdAt"]) <= end
+    ]
+    query = StatsQuery(organization_id=DEMO_ORG_ID, start=start, end=end)
+
+    stats = stats_compute(query=query)
+
+    assert in_range and stats["messageCount"] == len(in_range)
+    assert stats["conversationCount"] == len({m["conversationId"] for m in in_range})
+    assert stats == stats_compute_raw(query=query)
 
 
 @pytest.mark.parametrize(
