@@ -6,6 +6,7 @@ from the models' own metadata, quoted by psycopg.sql or written here as constant
 """
 
 import json
+import operator
 import sqlite3
 from functools import cache
 from typing import Any
@@ -93,6 +94,7 @@ class SeenKeys:
         self.db.close()
 
 
+@cache
 def columns(record_type: RecordType) -> list[str]:
     """The columns an upsert writes: every concrete one but an automatic primary key."""
     return [
@@ -131,37 +133,37 @@ def _copy_postgresql(connection, record_type: RecordType, new: list, existing: l
     several times faster at the volume of messages an import carries.
     """
     statements = _statements(record_type)
-    encoders = _encoders(record_type)
-    names = columns(record_type)
     with connection.cursor() as cursor:
         if new:
-            _copy_rows(cursor, statements["copy_new"], names, encoders, new)
+            _copy_rows(cursor, statements["copy_new"], record_type, new)
         if existing:
             cursor.execute(statements["create_stage"])
-            _copy_rows(cursor, statements["copy_stage"], names, encoders, existing)
+            _copy_rows(cursor, statements["copy_stage"], record_type, existing)
             cursor.execute(statements["update"])
             cursor.execute(statements["truncate_stage"])
 
 
-def _copy_rows(cursor, statement: str, names: list[str], encoders: list, rows: list[dict]):
+def _copy_rows(cursor, statement: str, record_type: RecordType, rows: list[dict]) -> None:
+    values_of = operator.itemgetter(*columns(record_type))
+    json_positions = _json_positions(record_type)
     with cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    row[name] if encode is None or row[name] is None else encode(row[name])
-                    for name, encode in zip(names, encoders, strict=True)
-                ]
-            )
+            values = list(values_of(row))
+            for position in json_positions:
+                if values[position] is not None:
+                    values[position] = _encode_json(values[position])
+            copy.write_row(values)
 
 
 @cache
-def _encoders(record_type: RecordType) -> list:
-    json_columns = {
-        field.attname
-        for field in record_type.model._meta.concrete_fields
-        if field.get_internal_type() == "JSONField"
-    }
-    return [_encode_json if column in json_columns else None for column in columns(record_type)]
+def _json_positions(record_type: RecordType) -> list[int]:
+    """Where the jsonb columns are among columns(record_type)."""
+    fields = {field.attname: field for field in record_type.model._meta.concrete_fields}
+    return [
+        position
+        for position, column in enumerate(columns(record_type))
+        if fields[column].get_internal_type() == "JSONField"
+    ]
 
 
 @cache

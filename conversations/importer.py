@@ -308,6 +308,8 @@ class _Importer:
         # The connection object itself, not the thread-local proxy: the worker shares it.
         self.connection = connections[DEFAULT_DB_ALIAS]
         self.on_batch = on_batch
+        # The getStats pre-aggregates follow every batch (stats.rollups).
+        self.rollups = RollupChanges()
         self.summary = ImportSummary()
         self.seen = bulk.SeenKeys()
         self.batch = self._new_batch()
@@ -352,10 +354,11 @@ class _Importer:
         self._wait()
         self._flush(self.batch)
         self.batch = self._new_batch()
+        self.rollups.apply()
         bulk.end_import(self.connection, RECORD_TYPES.values())
 
     def _new_batch(self) -> "_Batch":
-        return _Batch(self.connection, self.summary, self.seen, want_touched=bool(self.on_batch))
+        return _Batch(self.connection, self.summary, self.seen)
 
     def _wait(self) -> None:
         """Let the batch being written finish; its error, if any, is raised here."""
@@ -365,9 +368,12 @@ class _Importer:
 
     def _flush(self, batch: "_Batch") -> None:
         batch.check()
-        touched = batch.write()
-        if self.on_batch is not None and batch.size:
-            self.on_batch(ImportedBatch(touched=touched))
+        if not batch.size:
+            return
+        written = ImportedBatch(touched=batch.write())
+        self.rollups.on_batch(written)
+        if self.on_batch is not None:
+            self.on_batch(written)
 
     @contextmanager
     def reporting_the_first_bad_line(self):
@@ -399,11 +405,10 @@ def _use_connection(connection) -> None:
 class _Batch:
     """Up to BATCH_SIZE records (the first of each key), checked and written together."""
 
-    def __init__(self, connection, summary: ImportSummary, seen: bulk.SeenKeys, *, want_touched):
+    def __init__(self, connection, summary: ImportSummary, seen: bulk.SeenKeys):
         self.connection = connection
         self.summary = summary  # counted into as the batch is written
         self.seen = seen
-        self.want_touched = want_touched  # whether write() reports the rows it touched
         self.pending: dict[str, dict[Any, _Pending]] = {name: {} for name in RECORD_TYPES}
         self.size = 0
         # What the database held, before this batch, of every key it writes or names.

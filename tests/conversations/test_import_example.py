@@ -1,5 +1,6 @@
 """ACTIVITY.md's example imports to exactly these rows, and importing it again changes nothing."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,20 @@ from tests.conversations.activity import at, dump, rows
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "contract" / "example.ndjson"
+# ACTIVITY.md's example, as written there (and in example.ndjson beside it).
+EXAMPLE_LINES = """\
+{"type":"organization","id":"org_acme","name":"Acme","slug":"acme"}
+{"type":"user","id":"user_ann","email":"ann@acme.test","firstName":"Ann"}
+{"type":"membership","organizationId":"org_acme","userId":"user_ann","role":"org:admin","publicMetadata":{"department":"sales","tags":["beta"]}}
+{"type":"agent","id":7,"organizationId":"org_acme","name":"Support"}
+{"type":"conversation","id":"0b8f3c52-6a0e-4c4e-9a55-2f9f0f1d2e11","organizationId":"org_acme","userId":"user_ann","agentId":7,"createdAt":"2024-03-01T09:00:00Z"}
+{"type":"message","id":"m1","conversationId":"0b8f3c52-6a0e-4c4e-9a55-2f9f0f1d2e11","role":"user","createdAt":"2024-03-01T09:00:00Z","content":"Where is my order?"}
+{"type":"message","id":"m2","conversationId":"0b8f3c52-6a0e-4c4e-9a55-2f9f0f1d2e11","role":"assistant","createdAt":"2024-03-01T09:00:04Z","content":"It ships today.","toolInvocations":[{"toolCallId":"c1","toolName":"lookupOrder","args":{"id":"A1"},"state":"result","result":{"status":"packed"}}],"usage":{"inputTokens":812,"outputTokens":64,"totalTokens":876}}
+{"type":"feedback","id":"f1","messageId":"m2","userId":"user_ann","helpful":true,"createdAt":"2024-03-01T09:01:00Z"}
+{"type":"knowledgeBase","id":"kb_policies","organizationId":"org_acme","name":"Policies"}
+{"type":"knowledgeBaseFile","id":"kbf_1","knowledgeBaseId":"kb_policies","name":"returns.pdf","status":"processed","processedAt":"2024-03-02T10:00:00Z","extraction":{"inputTokens":15000,"outputTokens":900}}
+"""  # noqa: E501 -- the contract's lines, verbatim
+SHARED_EXAMPLE = Path("/work/shared/contract/example.ndjson")
 CONVERSATION = "0b8f3c52-6a0e-4c4e-9a55-2f9f0f1d2e11"
 TOOL_INVOCATIONS = [
     {
@@ -26,14 +40,14 @@ TOOL_INVOCATIONS = [
 
 
 def import_example():
-    with EXAMPLE.open("rb") as stream:
-        return import_lines(read_ndjson(stream))
+    stream = io.BytesIO(EXAMPLE_LINES.encode())
+    return import_lines(read_ndjson(stream))
 
 
-@pytest.fixture(autouse=True)
-def _example_exists():
-    if not EXAMPLE.exists():
-        pytest.skip(f"{EXAMPLE} is not there")
+def test_the_example_is_the_contracts():
+    if not SHARED_EXAMPLE.exists():
+        pytest.skip("the contract's example.ndjson is not beside this checkout")
+    assert SHARED_EXAMPLE.read_text("utf-8") == EXAMPLE_LINES
 
 
 def test_example_rows():

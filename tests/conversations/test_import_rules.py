@@ -617,3 +617,44 @@ def test_import_records_refuses_what_json_cannot_hold():
     with pytest.raises(ActivityImportError) as error:
         import_records(["org_a"])
     assert error.value.reason == "must be a JSON object, got string"
+
+
+# --- Storage --------------------------------------------------------------------------------
+
+
+def test_awkward_characters_survive_the_trip():
+    # Tabs, newlines and backslashes are what COPY's text format escapes.
+    awkward = 'tab\there, new\nline, back\\slash \\N, "quoted", é 中文 \U0001f600'
+    load(
+        [
+            organization("org\t1", name=awkward),
+            user("user\\1", firstName=awkward),
+            membership("org\t1", "user\\1", publicMetadata={awkward: [awkward]}),
+            agent(2**63 - 1, "org\t1", name=awkward),
+            conversation("c\n1", "org\t1", "user\\1", 2**63 - 1, title=awkward),
+            message("m\\N", "c\n1", content={"text": awkward, awkward: None}),
+        ]
+    )
+    assert rows(Organization, "id", "name") == [{"id": "org\t1", "name": awkward}]
+    assert rows(Membership, "public_metadata") == [{"public_metadata": {awkward: [awkward]}}]
+    assert rows(Conversation, "id", "agent_id", "title") == [
+        {"id": "c\n1", "agent_id": 2**63 - 1, "title": awkward}
+    ]
+    assert rows(Message, "id", "owner_id", "content") == [
+        {"id": "m\\N", "owner_id": "user\\1", "content": {"text": awkward, awkward: None}}
+    ]
+
+
+@pytest.mark.postgres_only
+def test_a_reimport_rewrites_no_row():
+    from django.db import connection
+
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, xmin::text FROM conversations_message ORDER BY id")
+            return cursor.fetchall()
+
+    load(activity())
+    before = versions()
+    load(activity())
+    assert versions() == before
