@@ -3,6 +3,8 @@
 Record factories (`…RecordFactory`) build the camelCase dicts of ACTIVITY.md, one per record
 `type`; model factories build database rows directly, deriving the copied and computed
 columns the way the importer does, so a test can skip the importer when it is not the point.
+Unlike the importer they leave the stats pre-aggregates alone: a test that asks getStats
+after building rows calls stats.rollups.rebuild_all() first.
 """
 
 import string
