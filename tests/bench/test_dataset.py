@@ -5,6 +5,7 @@ usage read back), never through the generator's bookkeeping.
 """
 
 import importlib.util
+import io
 from datetime import timedelta
 
 import pytest
@@ -245,7 +246,7 @@ def test_copy_writes_exactly_what_the_importer_writes(tmp_path):
         cursor.execute("TRUNCATE asteragents_organization, asteragents_user CASCADE")
     path = tmp_path / "world.ndjson"
     write_activity_file(world, path)
-    call_command("import_activity", str(path), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("import_activity", str(path), stdout=io.StringIO())
     imported = _snapshot()
     for table, rows in copied.items():
         assert imported[table] == rows, table
