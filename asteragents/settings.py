@@ -83,8 +83,16 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when the server is unreachable instead of hanging a worker.
     _db["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
     # A runaway query is cancelled by the server rather than holding a worker forever.
+    # manage.py sets 0 (none) for commands: an import or a migration is as long as its input.
     _statement_timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=5000)
     _db["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_timeout_ms}")
+    # A server that vanishes mid-query (network partition) is noticed within ~15 s instead
+    # of when gunicorn's worker timeout kills the worker.
+    _db["OPTIONS"].setdefault("keepalives", 1)
+    _db["OPTIONS"].setdefault("keepalives_idle", 5)
+    _db["OPTIONS"].setdefault("keepalives_interval", 2)
+    _db["OPTIONS"].setdefault("keepalives_count", 3)
+    _db["OPTIONS"].setdefault("tcp_user_timeout", 15000)
 
 # --- Cache (throttle counters) -------------------------------------------------------------
 # redis://host:port/db shares counters between workers and hosts; locmem:// is per process.

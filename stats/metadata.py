@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db.models import Lookup
 
@@ -43,7 +44,7 @@ class ValueCandidates:
         return cls(
             # PostgreSQL cannot store NUL in text or jsonb, so no stored string has one.
             string=None if "\x00" in text else text,
-            number_literal=text if _is_comparable_number(text) else None,
+            number_literal=_comparable_number_literal(text),
             boolean={"true": True, "false": False}.get(text),
         )
 
@@ -63,46 +64,73 @@ class ValueCandidates:
         return texts
 
 
-def _is_comparable_number(text: str) -> bool:
+def _comparable_number_literal(text: str) -> str | None:
+    """`text` if it is a JSON number PostgreSQL's numeric can hold, "0" for any zero."""
     if not _JSON_NUMBER.fullmatch(text):
-        return False
+        return None
+    mantissa = re.split("[eE]", text)[0]
+    if not mantissa.strip("-0."):
+        # 0e-99999 equals 0 but numeric cannot parse it; every zero is the same number.
+        return "0"
     try:
         number = Decimal(text)
-    except InvalidOperation:
-        return False
-    if number.is_zero():
-        return True
+    except InvalidOperation:  # an exponent beyond even Decimal's range: no stored number
+        return None
     exponent = number.as_tuple().exponent
-    return (
+    in_range = (
         number.adjusted() <= _NUMERIC_MAX_ADJUSTED_EXPONENT
         and isinstance(exponent, int)
         and exponent >= _NUMERIC_MIN_EXPONENT
     )
+    return text if in_range else None
 
 
-def sqlite_number_equals(stored, literal: str) -> bool:
-    """SQLite helper: a stored JSON number equals the literal as an exact decimal.
+def _scalar_matches(value: Any, candidates: ValueCandidates) -> bool:
+    if isinstance(value, bool):
+        return candidates.boolean is value
+    if isinstance(value, str):
+        return candidates.string == value
+    if isinstance(value, int | Decimal) and candidates.number_literal is not None:
+        return Decimal(value) == Decimal(candidates.number_literal)
+    return False
 
-    SQLite hands json_each numbers over as int or float. The importer writes metadata with
-    Python's json, so a stored float's text is its shortest repr, which repr() restores.
+
+def _value_matches(value: Any, candidates: ValueCandidates) -> bool:
+    if isinstance(value, list):
+        return any(
+            not isinstance(item, list | dict) and _scalar_matches(item, candidates)
+            for item in value
+        )
+    return _scalar_matches(value, candidates)
+
+
+def metadata_matches(metadata_json: str | None, key: str | None, value: str | None) -> bool:
+    """The rules of STATS.md over a metadata object's JSON text (SQLite's evaluation).
+
+    Parsed with Decimal so numbers compare exactly, as PostgreSQL's jsonb does: SQLite's
+    own JSON functions turn integers beyond 64 bits and long decimals into doubles.
     """
-    if stored is None or isinstance(stored, str | bytes):
+    if metadata_json is None:
         return False
-    stored_text = repr(stored) if isinstance(stored, float) else str(stored)
-    try:
-        return Decimal(stored_text) == Decimal(literal)
-    except InvalidOperation:
+    metadata = json.loads(metadata_json, parse_float=Decimal)
+    if not isinstance(metadata, dict):
         return False
+    if value is None:
+        return key in metadata
+    candidates = ValueCandidates.of(value)
+    if key is not None:
+        return key in metadata and _value_matches(metadata[key], candidates)
+    return any(_value_matches(item, candidates) for item in metadata.values())
 
 
-SQLITE_NUMBER_EQUALS = "stats_json_number_equals"
+SQLITE_METADATA_MATCHES = "stats_metadata_matches"
 
 
 def register_sqlite_functions(sender, connection, **kwargs):
-    """connection_created receiver: the decimal comparison the SQLite lookup calls."""
+    """connection_created receiver: the matching function the SQLite lookup calls."""
     if connection.vendor == "sqlite":
         connection.connection.create_function(
-            SQLITE_NUMBER_EQUALS, 2, sqlite_number_equals, deterministic=True
+            SQLITE_METADATA_MATCHES, 3, metadata_matches, deterministic=True
         )
 
 
@@ -156,41 +184,9 @@ class MatchesMetadata(Lookup):
                 params += [*lhs_params, json_text]
         return "(" + " OR ".join(clauses) + ")", params
 
-    # --- SQLite: json_each, comparing each top-level value or array element -------------
-    # The f-strings below join SQL fragments written in this module and the column
-    # Django compiled; every user-supplied string is a %s parameter.
+    # --- SQLite: the same rules in Python (metadata_matches), registered per connection --
 
     def as_sqlite(self, compiler, connection):
         metadata, lhs_params = self.process_lhs(compiler, connection)
-        key, value = self.rhs.key, self.rhs.value
-        key_sql, key_params = ("stats_md.key = %s", [key]) if key is not None else ("1 = 1", [])
-        if value is None:
-            sql = f"EXISTS (SELECT 1 FROM json_each({metadata}) AS stats_md WHERE {key_sql})"  # noqa: S608
-            return sql, [*lhs_params, *key_params]
-        candidates = ValueCandidates.of(value)
-        if candidates.empty:
-            return "0 = 1", []
-        top_sql, top_params = _sqlite_scalar_match("stats_md", candidates)
-        element_sql, element_params = _sqlite_scalar_match("stats_el", candidates)
-        sql = (
-            f"EXISTS (SELECT 1 FROM json_each({metadata}) AS stats_md WHERE {key_sql} AND "  # noqa: S608
-            f"({top_sql} OR (stats_md.type = 'array' AND EXISTS ("
-            f"SELECT 1 FROM json_each(stats_md.value) AS stats_el WHERE {element_sql}))))"
-        )
-        return sql, [*lhs_params, *key_params, *top_params, *element_params]
-
-
-def _sqlite_scalar_match(alias: str, candidates: ValueCandidates) -> tuple[str, list]:
-    """SQL testing one json_each row (a scalar JSON value) against the candidates."""
-    clauses, params = [], []
-    if candidates.string is not None:
-        clauses.append(f"({alias}.type = 'text' AND {alias}.value = %s)")
-        params.append(candidates.string)
-    if candidates.number_literal is not None:
-        clauses.append(
-            f"({alias}.type IN ('integer', 'real') AND {SQLITE_NUMBER_EQUALS}({alias}.value, %s))"
-        )
-        params.append(candidates.number_literal)
-    if candidates.boolean is not None:
-        clauses.append(f"{alias}.type = '{'true' if candidates.boolean else 'false'}'")
-    return "(" + " OR ".join(clauses) + ")", params
+        sql = f"{SQLITE_METADATA_MATCHES}({metadata}, %s, %s)"
+        return sql, [*lhs_params, self.rhs.key, self.rhs.value]

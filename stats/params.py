@@ -3,7 +3,9 @@
 import re
 from datetime import datetime
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from asteragents.datetimes import Bound, parse_instant
@@ -13,6 +15,12 @@ _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+        "example": "2024-03-01T00:00:00Z",
+    }
+)
 class InstantParam(serializers.Field):
     """An ISO 8601 date or datetime; a date alone covers its whole (UTC) day."""
 
@@ -34,6 +42,13 @@ class InstantParam(serializers.Field):
         return value.isoformat()
 
 
+# An empty value counts as left out (STATS.md), so the schema admits it too.
+_LEFT_OUT = {"type": "string", "maxLength": 0}
+
+
+@extend_schema_field(
+    {"anyOf": [{"type": "boolean"}, _LEFT_OUT], "description": "true/false (any case) or 1/0."}
+)
 class BooleanParam(serializers.Field):
     default_error_messages = {"invalid": "{value!r} is not a boolean (use true/false or 1/0)."}
 
@@ -47,6 +62,8 @@ class BooleanParam(serializers.Field):
         return value
 
 
+# Any integer: one beyond 64 bits names no agent and answers zeros, like an unknown agent.
+@extend_schema_field({"anyOf": [{"type": "integer"}, _LEFT_OUT]})
 class IntegerParam(serializers.Field):
     default_error_messages = {"invalid": "{value!r} is not an integer."}
 
@@ -59,12 +76,18 @@ class IntegerParam(serializers.Field):
         return value
 
 
-def _text(**kwargs) -> serializers.CharField:
-    # Exact strings: no trimming (metadata values may have spaces), and NUL is not refused
-    # here: such a value simply matches nothing.
-    field = serializers.CharField(required=False, trim_whitespace=False, **kwargs)
-    field.validators = []
-    return field
+class ExactTextParam(serializers.CharField):
+    """A string taken exactly as given: no trimming (metadata values may have spaces), and
+    NUL is not refused here (such a value simply matches nothing)."""
+
+    def __init__(self, **kwargs):
+        # allow_blank: an empty value never gets here; it counts as left out.
+        super().__init__(required=False, trim_whitespace=False, allow_blank=True, **kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
 
 
 class StatsParamsSerializer(serializers.Serializer):
@@ -78,11 +101,11 @@ class StatsParamsSerializer(serializers.Serializer):
         help_text="Every user of the organization (org:admin only).",
     )
     agentId = IntegerParam(required=False, source="agent_id", help_text="Only this agent.")
-    userId = _text(source="user_id", help_text="Only this user's conversations.")
-    metadataKey = _text(
+    userId = ExactTextParam(source="user_id", help_text="Only this user's conversations.")
+    metadataKey = ExactTextParam(
         source="metadata_key", help_text="Only users whose membership metadata has this key."
     )
-    metadataValue = _text(
+    metadataValue = ExactTextParam(
         source="metadata_value",
         help_text="Only users whose metadata has a matching value (at metadataKey if given).",
     )

@@ -144,12 +144,6 @@ def test_invalid_requests_are_rejected_with_declared_errors(operation, activity,
     event(f"status {status}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stats/params.py: InstantParam, BooleanParam and IntegerParam carry no OpenAPI type "
-    "(drf-spectacular warns 'could not resolve serializer field' and falls back to string), "
-    "so clients and fuzzers are told from/to/allInOrg/agentId are any string",
-)
 def test_parameter_types_follow_the_contract():
     from drf_spectacular.generators import SchemaGenerator
 
@@ -158,8 +152,12 @@ def test_parameter_types_follow_the_contract():
         parameter["name"]: parameter["schema"]
         for parameter in schema["paths"][OPERATION[0]][OPERATION[1].lower()]["parameters"]
     }
-    assert parameters["agentId"]["type"] == "integer"
-    assert parameters["allInOrg"]["type"] == "boolean"
+    def types(declared):
+        return {declared.get("type")} | {alt.get("type") for alt in declared.get("anyOf", [])}
+
+    # An empty value is also admitted: STATS.md counts it as left out.
+    assert "integer" in types(parameters["agentId"])
+    assert "boolean" in types(parameters["allInOrg"])
     for bound in ("from", "to"):
         # A date or a date-time (STATS.md), so a format, not any string.
         declared = parameters[bound]
