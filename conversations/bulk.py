@@ -69,10 +69,10 @@ class SeenKeys:
         self.db.executescript(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8000;"
             "CREATE TABLE seen (kind integer NOT NULL, key text NOT NULL, line integer NOT NULL,"
-            " digest blob NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;"
+            " digest integer NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;"
         )
 
-    def find(self, kind: int, keys: list[str]) -> dict[str, tuple[int, bytes]]:
+    def find(self, kind: int, keys: list[str]) -> dict[str, tuple[int, int]]:
         """{key: (first line, digest)} of those keys this import has already written."""
         found = self.db.execute(
             "SELECT key, line, digest FROM seen "
@@ -81,7 +81,7 @@ class SeenKeys:
         )
         return {key: (line, digest) for key, line, digest in found}
 
-    def add(self, kind: int, rows: list[tuple[str, int, bytes]]) -> None:
+    def add(self, kind: int, rows: list[tuple[str, int, int]]) -> None:
         # One transaction per batch: SQLite writes each changed page once, not once a row.
         with self.db:
             self.db.execute("BEGIN")
