@@ -16,7 +16,7 @@ SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
 PYTEST_ARGS ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: help demo test lint migrate clean bench
+.PHONY: help demo test lint migrate clean bench load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -129,3 +129,13 @@ bench: $(VENV)/.installed ## Time getStats on 1M PostgreSQL messages (BENCH_URL;
 	$(BIN)/python -m bench.databases ensure '$(BENCH_URL)'
 	$(MANAGE) migrate --no-input
 	$(MANAGE) bench_stats $(BENCH_ARGS)
+
+# Issue 6's load test: 32 clients for 60 s against gunicorn with the production settings
+# (asteragents/gunicorn_conf.py), on the dataset `make bench` built. Redis holds the throttle.
+LOAD_ARGS ?=
+
+load: export DATABASE_URL := $(BENCH_URL)
+load: export DJANGO_DEBUG := false
+load: export DJANGO_SECRET_KEY ?= load-only-not-a-secret
+load: $(VENV)/.installed ## 32 clients for 60 s against gunicorn on the bench data (LOAD_ARGS)
+	$(BIN)/python -m bench.loadtest $(LOAD_ARGS)
