@@ -2,8 +2,10 @@
 
 Lines are read one at a time and each record is checked on its own (conversations.records).
 Records collect into batches of BATCH_SIZE; a batch is checked against the database with one
-query per record type, then written with one upsert per record type in dependency order.
-The whole file is one transaction, so a bad line anywhere writes nothing.
+query per record type, then written with one upsert per record type in dependency order
+(conversations.bulk), on a worker thread while the next batch is read. The whole file is one
+transaction, so a bad line anywhere writes nothing; the getStats rollups (stats.rollups) are
+brought up to date inside it.
 
 "Earlier line" holds inside a batch too: a record may name what the database held before
 the batch, or what a smaller line number of the batch defines. Keys already written by an
@@ -155,7 +157,8 @@ def import_lines(
     """Import NDJSON lines (numbered from 1) in one transaction; ActivityImportError if any is bad.
 
     `progress` is called as batches are handed to the database with the bytes (characters,
-    for str lines) consumed so far; `on_batch` with what each written batch changed.
+    for str lines) consumed so far; `on_batch` with what each written batch changed, on the
+    thread that wrote it, inside the import's transaction.
     """
     consumed = 0
     with transaction.atomic(), _Importer(on_batch) as importer:
