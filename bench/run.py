@@ -280,7 +280,6 @@ class Bench:
         key = SigningKey()
         repeats: list[dict[str, CaseTimings]] = []
         checks: dict[str, CaseCheck] = {}
-        explain_lines: list[str] = []
         log_path = WORK_DIR / "gunicorn.log"
         log_path.unlink(missing_ok=True)
         server = StatsServer(
@@ -303,54 +302,20 @@ class Bench:
                         f"  {case.name}: selector {p50(timing.selector):.1f} ms, "
                         f"HTTP {p50(timing.http):.1f} ms, reference {p50(timing.reference):.1f} ms"
                     )
-        explain_digest: list[str] = []
+        explain_lines, explain_digest = [], []
         if options.explain:
             for case in cases:
                 full, digest = self.explain(case, subjects, checks[case.name])
                 explain_lines += full
                 explain_digest += digest
         import_report = self.measure_import(url)
-
-        self.write("")
-        self.write(
-            f"getStats bench: {dataset.messages:,} messages ({dataset.messages // 2:,} in the "
-            "largest organization), "
-            f"data ending {END:%Y-%m-%d}, {options.runs} runs after {options.warmup} warm-up, "
-            f"{options.repeat} repeat(s); PostgreSQL, {os.cpu_count()} cores"
-        )
-        for line in results_table(cases, repeats, checks):
-            self.write(line)
-        if options.repeat > 1:
-            self.write("")
-            for line in noise_table(cases, repeats):
-                self.write(line)
-        self.write("")
-        for line in import_lines(import_report, options):
-            self.write(line)
-        slow = [
-            case.name
-            for case in cases
-            if statistics.median(p50(r[case.name].http) for r in repeats)
-            > PRODUCTION_STATEMENT_TIMEOUT_MS
-        ]
-        if slow:
-            self.write(
-                f"NOTE: {', '.join(slow)} take longer than the production statement timeout "
-                f"({PRODUCTION_STATEMENT_TIMEOUT_MS} ms): in production they would answer 503."
-            )
-        if dataset.messages < 10_000_000:
-            self.write(
-                "NOTE: the targets are set for 10M messages (5M in the largest organization); "
-                f"this dataset has {dataset.messages:,}."
-            )
+        self.report(dataset, cases, repeats, checks, import_report)
         if explain_lines:
             explain_path = WORK_DIR / f"explain-{dataset.messages}.txt"
             explain_path.write_text("\n".join(explain_lines) + "\n", encoding="utf-8")
             self.write("")
-            shown = (
-                explain_lines if len(explain_lines) <= INLINE_EXPLAIN_MAX_LINES else explain_digest
-            )
-            for line in shown:
+            inline = len(explain_lines) <= INLINE_EXPLAIN_MAX_LINES
+            for line in explain_lines if inline else explain_digest:
                 self.write(line)
             self.write(f"EXPLAIN (ANALYZE, BUFFERS) of every query, in full: {explain_path}")
         mismatched = {name: check.mismatches for name, check in checks.items() if check.mismatches}
@@ -364,6 +329,41 @@ class Bench:
             return 1
         self.write("All three paths gave identical figures in every case.")
         return 0
+
+    def report(self, dataset, cases, repeats, checks, import_report) -> None:
+        """The results table, the noise table, import throughput and the notes."""
+        options = self.options
+        self.write("")
+        self.write(
+            f"getStats bench: {dataset.messages:,} messages ({dataset.messages // 2:,} in the "
+            f"largest organization), data ending {END:%Y-%m-%d}, {options.runs} runs after "
+            f"{options.warmup} warm-up, {options.repeat} repeat(s); PostgreSQL, "
+            f"{os.cpu_count()} cores"
+        )
+        for line in results_table(cases, repeats, checks):
+            self.write(line)
+        if options.repeat > 1:
+            self.write("")
+            for line in noise_table(cases, repeats):
+                self.write(line)
+        self.write("")
+        for line in import_lines(import_report):
+            self.write(line)
+        slow = [
+            case.name
+            for case in cases
+            if _median_of(repeats, case.name, "http", p50) > PRODUCTION_STATEMENT_TIMEOUT_MS
+        ]
+        if slow:
+            self.write(
+                f"NOTE: {', '.join(slow)} take longer than the production statement timeout "
+                f"({PRODUCTION_STATEMENT_TIMEOUT_MS} ms): in production they would answer 503."
+            )
+        if dataset.messages < 10_000_000:
+            self.write(
+                "NOTE: the targets are set for 10M messages (5M in the largest organization); "
+                f"this dataset has {dataset.messages:,}."
+            )
 
     def measure_import(self, url: str):
         options = self.options
@@ -515,7 +515,7 @@ def noise_table(cases, repeats) -> list[str]:
     return lines
 
 
-def import_lines(report, options: Options) -> list[str]:
+def import_lines(report) -> list[str]:
     if report is None:
         return ["import: skipped (--import-lines 0)"]
     if isinstance(report, str):
