@@ -85,7 +85,13 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # A runaway query is cancelled by the server rather than holding a worker forever.
     # manage.py sets 0 (none) for commands: an import or a migration is as long as its input.
     _statement_timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=5000)
-    _db["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_timeout_ms}")
+    # jit off: getStats queries run for milliseconds, and compiling them cost more (6 ms
+    # measured at 10M messages). work_mem: their group-bys sort in memory, not on disk.
+    _work_mem = env.str("DATABASE_WORK_MEM", default="32MB")
+    _db["OPTIONS"].setdefault(
+        "options",
+        f"-c statement_timeout={_statement_timeout_ms} -c jit=off -c work_mem={_work_mem}",
+    )
     # A server that vanishes mid-query (network partition) is noticed within ~15 s instead
     # of when gunicorn's worker timeout kills the worker.
     _db["OPTIONS"].setdefault("keepalives", 1)

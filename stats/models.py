@@ -59,6 +59,20 @@ class UsageCell(models.Model):
                 name="usage_cell_bucket_unique",
             ),
         ]
+        indexes = [
+            # getStats over whole hours and days: index-only on PostgreSQL (INCLUDE).
+            models.Index(
+                fields=["organization", "grain", "bucket_start"],
+                include=["owner_id", "agent_id", *CELL_SUMS],
+                name="usage_cell_range_cover",
+            ),
+            # getStats for one user, or the members a metadata filter picks.
+            models.Index(
+                fields=["organization", "owner", "grain", "bucket_start"],
+                include=["agent_id", *CELL_SUMS],
+                name="usage_cell_owner_cover",
+            ),
+        ]
 
     def __str__(self):
         grain = self.get_grain_display()
@@ -85,13 +99,14 @@ class ConversationActivity(models.Model):
             # getStats conversationCount: conversations still active at or after `from`.
             models.Index(
                 fields=["organization", "last_message_at"],
-                include=["first_message_at", "owner_id", "agent_id"],
+                # conversation_id too: the probe names it, and the scan stays index-only.
+                include=["first_message_at", "owner_id", "agent_id", "conversation_id"],
                 name="conv_activity_org_last",
             ),
             # ... or begun by `to`, whichever bound the planner finds more selective.
             models.Index(
                 fields=["organization", "first_message_at"],
-                include=["last_message_at", "owner_id", "agent_id"],
+                include=["last_message_at", "owner_id", "agent_id", "conversation_id"],
                 name="conv_activity_org_first",
             ),
         ]
