@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "asteragents",
     "conversations",
     "kb",
@@ -169,6 +170,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Usage figures of an organization's AI agents, per ../shared/contract/STATS.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {

@@ -148,3 +148,10 @@ def test_openapi_schema_describes_the_endpoint(client):
     names = {parameter["name"] for parameter in operation["parameters"]}
     assert names == {"from", "to", "allInOrg", "agentId", "userId", "metadataKey", "metadataValue"}
     assert set(operation["responses"]) >= {"200", "400", "401", "403"}
+
+
+def test_docs_page_serves_swagger_ui_from_this_app(client):
+    """No CDN: the page's scripts are the app's own static files."""
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
