@@ -199,7 +199,7 @@ def main(argv=None) -> int:
         f"  (mean {statistics.fmean(latencies):.1f})"
     )
     print(f"statuses: {dict(statuses)}  errors: {errors}")
-    print(f"JWKS fetches: {jwks.fetches} (one per worker process at most, none per request)")
+    print(f"JWKS fetches: {jwks.fetches} (at most one per worker process, none per request)")
     return 1 if errors else 0
 
 
