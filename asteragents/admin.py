@@ -38,6 +38,14 @@ def change_link(model, pk, label=None) -> str:
     return format_html('<a href="{}">{}</a>', url, pk if label is None else label)
 
 
+class OrganizationLinkMixin:
+    """An `organization_link` column: the row's organization, linked by id (no query)."""
+
+    @admin.display(description="organization")
+    def organization_link(self, obj):
+        return change_link(Organization, obj.organization_id)
+
+
 class PrettyExtraMixin:
     """Shows the import's leftover `extra` fields, read-only and indented."""
 

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.utils.functional import cached_property
 
 from asteragents.admin import (
+    OrganizationLinkMixin,
     PrettyExtraMixin,
     ReadOnlyAdminMixin,
     change_link,
@@ -184,7 +185,7 @@ class FeedbackInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdminMixin, OrganizationLinkMixin, PrettyExtraMixin, admin.ModelAdmin):
     list_display = [
         "id",
         created,
@@ -242,10 +243,6 @@ class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
     def total(self, obj):
         return obj.total_tokens
 
-    @admin.display(description="organization")
-    def organization_link(self, obj):
-        return change_link(Organization, obj.organization_id)
-
     @admin.display(description="conversation")
     def conversation_link(self, obj):
         return change_link(Conversation, obj.conversation_id)
@@ -276,7 +273,7 @@ class MessageAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
+class FeedbackAdmin(ReadOnlyAdminMixin, OrganizationLinkMixin, PrettyExtraMixin, admin.ModelAdmin):
     list_display = ["id", created, "helpful", "message_link", "user", "owner", "agent"]
     list_filter = ["helpful", "created_at", "organization"]
     search_fields = ["id__exact", "message__id__exact"]
@@ -296,10 +293,6 @@ class FeedbackAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
         "extra_pretty",
     ]
     readonly_fields = fields
-
-    @admin.display(description="organization")
-    def organization_link(self, obj):
-        return change_link(Organization, obj.organization_id)
 
     @admin.display(description="message")
     def message_link(self, obj):

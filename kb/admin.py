@@ -4,13 +4,13 @@ from django.contrib import admin
 from django.db.models import Count
 
 from asteragents.admin import (
+    OrganizationLinkMixin,
     PrettyExtraMixin,
     ReadOnlyAdminMixin,
     change_link,
     changelist_link,
     pretty_json,
 )
-from asteragents.models import Organization
 from conversations.admin import EstimatedCountPaginator
 from kb.models import KnowledgeBase, KnowledgeBaseFile
 
@@ -37,7 +37,9 @@ class KnowledgeBaseAdmin(PrettyExtraMixin, admin.ModelAdmin):
 
 
 @admin.register(KnowledgeBaseFile)
-class KnowledgeBaseFileAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAdmin):
+class KnowledgeBaseFileAdmin(
+    ReadOnlyAdminMixin, OrganizationLinkMixin, PrettyExtraMixin, admin.ModelAdmin
+):
     list_display = [
         "name",
         "knowledge_base",
@@ -66,10 +68,6 @@ class KnowledgeBaseFileAdmin(ReadOnlyAdminMixin, PrettyExtraMixin, admin.ModelAd
         "extra_pretty",
     ]
     readonly_fields = fields
-
-    @admin.display(description="organization")
-    def organization_link(self, obj):
-        return change_link(Organization, obj.organization_id)
 
     @admin.display(description="knowledge base")
     def knowledge_base_link(self, obj):
