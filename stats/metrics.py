@@ -154,4 +154,3 @@ METRIC_NAMES: tuple[str, ...] = tuple(metric.name for metric in METRICS)
 
 def metrics_of(source: Source) -> dict[str, Aggregate]:
     return {metric.name: metric.aggregate for metric in METRICS if metric.source is source}
-
