@@ -57,6 +57,12 @@ _LABELS = {
     "knowledgeBase": "knowledge base",
     "knowledgeBaseFile": "knowledge base file",
 }
+# The field that names a record's parent, for the error when the parent is unknown.
+_PARENT_FIELDS = {
+    "conversation": "conversationId",
+    "message": "messageId",
+    "knowledgeBase": "knowledgeBaseId",
+}
 # Only an escape can put NUL or a lone surrogate into a string parsed from valid UTF-8.
 _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
@@ -615,25 +621,27 @@ class _Batch:
             )
         self._stays_in("conversation", key, line, org, "organizationId")
 
-    def _check_message(self, key: str, record: _Pending) -> None:
-        values, line = record.values, record.line
-        org = self._organization_at("conversation", values["conversation_id"], line)
+    def _parent_organization(self, parent_type: str, parent_key: Any, line: int) -> str:
+        """The organization of the record a message, feedback or file hangs from.
+
+        Those records name no organization of their own: it is their parent's.
+        """
+        org = self._organization_at(parent_type, parent_key, line)
         if org is None:
             raise ActivityImportError(
-                line,
-                "conversationId",
-                f"unknown {_unknown('conversation', values['conversation_id'])}",
+                line, _PARENT_FIELDS[parent_type], f"unknown {_unknown(parent_type, parent_key)}"
             )
+        return org
+
+    def _check_message(self, key: str, record: _Pending) -> None:
+        values, line = record.values, record.line
+        org = self._parent_organization("conversation", values["conversation_id"], line)
         values["organization_id"] = org
         self._stays_in("message", key, line, org, "conversationId")
 
     def _check_feedback(self, key: str, record: _Pending) -> None:
         values, line = record.values, record.line
-        org = self._organization_at("message", values["message_id"], line)
-        if org is None:
-            raise ActivityImportError(
-                line, "messageId", f"unknown {_unknown('message', values['message_id'])}"
-            )
+        org = self._parent_organization("message", values["message_id"], line)
         values["organization_id"] = org
         self._require_member(org, values["user_id"], line, " (the message's organization)")
         self._stays_in("feedback", key, line, org, "messageId")
@@ -645,13 +653,7 @@ class _Batch:
 
     def _check_file(self, key: str, record: _Pending) -> None:
         values, line = record.values, record.line
-        org = self._organization_at("knowledgeBase", values["knowledge_base_id"], line)
-        if org is None:
-            raise ActivityImportError(
-                line,
-                "knowledgeBaseId",
-                f"unknown {_unknown('knowledgeBase', values['knowledge_base_id'])}",
-            )
+        org = self._parent_organization("knowledgeBase", values["knowledge_base_id"], line)
         values["organization_id"] = org
         self._stays_in("knowledgeBaseFile", key, line, org, "knowledgeBaseId")
 
