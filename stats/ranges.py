@@ -62,13 +62,16 @@ class RangePlan:
         hours = _nonempty((first_hour, first_day), (last_day, last_hour))
         return cls(days=(first_day, last_day), hours=hours, raw=raw)
 
+    def cell_spans(self) -> list[tuple[int, Span]]:
+        """The whole stored buckets as (UsageCell grain, half-open span), coarsest first."""
+        spans = [(UsageCell.Grain.DAY, self.days)] if self.days is not None else []
+        return spans + [(UsageCell.Grain.HOUR, span) for span in self.hours]
+
     def cells(self) -> Q | None:
         """The UsageCell rows of the whole days and hours, or None when there are none."""
         condition = Q()
-        if self.days is not None:
-            condition |= _within("bucket_start", self.days) & Q(grain=UsageCell.Grain.DAY)
-        for span in self.hours:
-            condition |= _within("bucket_start", span) & Q(grain=UsageCell.Grain.HOUR)
+        for grain, span in self.cell_spans():
+            condition |= _within("bucket_start", span) & Q(grain=grain)
         return condition or None
 
     def raw_rows(self, column: str) -> Q | None:
