@@ -126,12 +126,10 @@ def metadata_matches(metadata_json: str | None, key: str | None, value: str | No
 SQLITE_METADATA_MATCHES = "stats_metadata_matches"
 
 
-def register_sqlite_functions(sender, connection, **kwargs):
-    """connection_created receiver: the matching function the SQLite lookup calls."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_function(
-            SQLITE_METADATA_MATCHES, 3, metadata_matches, deterministic=True
-        )
+def register_sqlite_metadata_matches(connection) -> None:
+    connection.connection.create_function(
+        SQLITE_METADATA_MATCHES, 3, metadata_matches, deterministic=True
+    )
 
 
 class MatchesMetadata(Lookup):
