@@ -6,7 +6,7 @@ metric cannot forget the tenant filter.
 """
 
 from asteragents.models import Membership
-from conversations.models import Feedback, Message
+from conversations.models import Agent, Feedback, Message
 from kb.models import KnowledgeBaseFile
 from stats.models import ConversationActivity, UsageCell
 
@@ -23,6 +23,9 @@ class OrganizationData:
 
     def knowledge_base_files(self):
         return KnowledgeBaseFile.objects.filter(organization_id=self.organization_id)
+
+    def agents(self):
+        return Agent.objects.filter(organization_id=self.organization_id)
 
     def memberships(self):
         return Membership.objects.filter(organization_id=self.organization_id)
