@@ -4,7 +4,13 @@ from django.contrib import admin
 
 from asteragents.admin import ReadOnlyAdminMixin
 from conversations.admin import EstimatedCountPaginator
-from stats.models import ConversationActivity, UsageCell
+from stats.models import (
+    AgentActivity,
+    ConversationActivity,
+    OrganizationCell,
+    OwnerActivity,
+    UsageCell,
+)
 
 
 @admin.register(UsageCell)
@@ -23,6 +29,7 @@ class UsageCellAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "feedback_count",
         "helpful_count",
         "not_helpful_count",
+        "conversations_started",
     ]
     list_filter = ["grain", "organization", "bucket_start"]
     list_select_related = ["organization", "owner", "agent"]
@@ -40,6 +47,7 @@ class ConversationActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "agent",
         "first_message_at",
         "last_message_at",
+        "span_class",
     ]
     list_filter = ["organization", "last_message_at"]
     search_fields = ["conversation__id__exact"]
@@ -47,3 +55,42 @@ class ConversationActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-last_message_at"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+
+@admin.register(OrganizationCell)
+class OrganizationCellAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "bucket_start",
+        "grain",
+        "organization",
+        "message_count",
+        "tool_calls",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "feedback_count",
+        "helpful_count",
+        "not_helpful_count",
+        "conversations_started",
+    ]
+    list_filter = ["grain", "organization", "bucket_start"]
+    list_select_related = ["organization"]
+    ordering = ["-bucket_start"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(OwnerActivity)
+class OwnerActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["owner", "organization", "first_message_at", "last_message_at"]
+    list_filter = ["organization"]
+    list_select_related = ["organization", "owner"]
+    ordering = ["-last_message_at"]
+
+
+@admin.register(AgentActivity)
+class AgentActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["agent", "organization", "first_message_at", "last_message_at"]
+    list_filter = ["organization"]
+    list_select_related = ["organization", "agent"]
+    ordering = ["-last_message_at"]

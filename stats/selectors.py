@@ -6,15 +6,34 @@ alone. Both give the same numbers, always (tests/stats/test_fast_path.py); the r
 the reference the fast one is tested and benchmarked against.
 """
 
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.expressions import RawSQL
 
 from stats.metadata import MetadataFilter
 from stats.metrics import METRIC_NAMES, METRICS, Distinct, Source, metrics_of
-from stats.models import CELL_SUMS
+from stats.models import (
+    ROLLED_UP,
+    SPAN_CLASS_HOURS,
+    STARTED,
+    AgentActivity,
+    OrganizationCell,
+    OwnerActivity,
+)
 from stats.ranges import RangePlan
 from stats.scope import OrganizationData
 
@@ -110,49 +129,40 @@ _FEEDBACK_CELL_SUMS = {
     "helpful_count": Count("pk", filter=Q(helpful=True)),
     "not_helpful_count": Count("pk", filter=Q(helpful=False)),
 }
+_STARTS = {STARTED: Count("pk")}
+# Without filters, the organization cells (no owner or agent) hold the sums.
+_ORGANIZATION_WIDE = ("organization_id",)
+_BY_PAIR = ("owner_id", "agent_id")
 
 
-def _as_cells(rows: QuerySet, sums: dict) -> QuerySet:
-    """Rows grouped by (owner, agent) with every cell column, zero where `sums` has none."""
-    columns = {name: sums.get(name, _ZERO) for name in CELL_SUMS}
-    return rows.values("owner_id", "agent_id").annotate(**columns).order_by()
+def _as_cells(rows: QuerySet, sums: dict, by: tuple[str, ...]) -> QuerySet:
+    """Rows grouped by `by` with every rolled-up column, zero where `sums` has none."""
+    columns = {name: sums.get(name, _ZERO) for name in ROLLED_UP}
+    return rows.values(*by).annotate(**columns).order_by()
 
 
-def _cell_parts(query: StatsQuery, data: OrganizationData, scope: Q) -> list[QuerySet]:
-    plan = RangePlan.of(query.start, query.end)
+def _cell_parts(
+    query: StatsQuery, data: OrganizationData, scope: Q, plan: RangePlan
+) -> tuple[list[QuerySet], tuple[str, ...]]:
+    """The whole buckets' cells and the raw edges, as rows of cell columns, and their key."""
+    by = _BY_PAIR if scope else _ORGANIZATION_WIDE
     parts = []
     if (cells := plan.cells()) is not None:
-        stored = data.usage_cells().filter(scope, cells)
-        parts.append(_as_cells(stored, {name: Sum(name) for name in CELL_SUMS}))
+        if scope:
+            stored = data.usage_cells().filter(scope, cells)
+        else:
+            stored = OrganizationCell.objects.filter(cells, organization_id=data.organization_id)
+        parts.append(_as_cells(stored, {name: Sum(name) for name in ROLLED_UP}, by))
     if (edges := plan.raw_rows("created_at")) is not None:
-        parts.append(_as_cells(data.messages().filter(scope, edges), _MESSAGE_CELL_SUMS))
-        parts.append(_as_cells(data.feedback().filter(scope, edges), _FEEDBACK_CELL_SUMS))
-    return parts
+        parts.append(_as_cells(data.messages().filter(scope, edges), _MESSAGE_CELL_SUMS, by))
+        parts.append(_as_cells(data.feedback().filter(scope, edges), _FEEDBACK_CELL_SUMS, by))
+        starts = data.conversation_activity().filter(scope, plan.raw_rows("first_message_at"))
+        parts.append(_as_cells(starts, _STARTS, by))
+    return parts, by
 
 
-def _conversation_count(query: StatsQuery, data: OrganizationData, scope: Q) -> int:
-    """Conversations with a message in [start, end], from their first and last messages.
-
-    One whose first or last message lies in the range counts; one that began before and
-    ended after the range counts when it has a message inside, which an index probe on
-    (conversation, created_at) answers.
-    """
-    start, end = query.start, query.end
-    has_message_inside = Exists(
-        data.messages().filter(
-            conversation_id=OuterRef("conversation_id"), created_at__gte=start, created_at__lte=end
-        )
-    )
-    overlapping = data.conversation_activity().filter(
-        scope, first_message_at__lte=end, last_message_at__gte=start
-    )
-    return overlapping.filter(
-        Q(first_message_at__gte=start) | Q(last_message_at__lte=end) | has_message_inside
-    ).count()
-
-
-def _cell_totals(parts: list[QuerySet]) -> dict:
-    """Every cell column summed, and the distinct owners and agents that sent messages.
+def _cell_totals(parts: list[QuerySet], by: tuple[str, ...]) -> dict:
+    """Every cell column summed, and (by pair) the distinct owners and agents that sent.
 
     The ORM cannot aggregate over a UNION, so the compiled union is wrapped in one outer
     SELECT here: the totals come back as one row instead of a row per owner and agent
@@ -163,34 +173,149 @@ def _cell_totals(parts: list[QuerySet]) -> dict:
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     inner_sql, params = rows.query.sql_with_params()
     quote = connection.ops.quote_name
-    sums = ", ".join(f"SUM({quote(name)})" for name in CELL_SUMS)
-    sent = f"CASE WHEN {quote('message_count')} > 0 THEN {{}} END"
-    owners = sent.format(quote("owner_id"))
-    agents = sent.format(quote("agent_id"))
-    sql = (
-        f"SELECT {sums}, COUNT(DISTINCT {owners}), COUNT(DISTINCT {agents}) "  # noqa: S608
-        f"FROM ({inner_sql}) AS cells"
-    )
+    columns = [f"SUM({quote(name)})" for name in ROLLED_UP]
+    names = list(ROLLED_UP)
+    if by == _BY_PAIR:
+        sent = f"CASE WHEN {quote('message_count')} > 0 THEN {{}} END"
+        columns += [f"COUNT(DISTINCT {sent.format(quote(column))})" for column in by]
+        names += [Distinct.OWNERS, Distinct.AGENTS]
+    sql = f"SELECT {', '.join(columns)} FROM ({inner_sql}) AS cells"  # noqa: S608
+    return dict(zip(names, _fetch_ints(sql, params), strict=True))
+
+
+def _fetch_ints(sql: str, params) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        values = cursor.fetchone()
-    names = [*CELL_SUMS, Distinct.OWNERS, Distinct.AGENTS]
-    return {name: int(value or 0) for name, value in zip(names, values, strict=True)}
+        return [int(value or 0) for value in cursor.fetchone()]
+
+
+def _running_at_start(query: StatsQuery, data: OrganizationData, scope: Q) -> tuple[str, list]:
+    """SQL counting the conversations begun before `start` with a message in [start, end].
+
+    They are the ones running at `start` (first message before it, last at or after it)
+    whose last message is inside the range, or, for those spanning the whole range, where
+    an index probe on (conversation, created_at) finds one inside. A conversation of span
+    class k began at most SPAN_CLASS_HOURS[k] hours before `start` (plus a margin for the
+    classification's floating point). So a constant table holds one (class, earliest first
+    message) row per class, and a count correlated with it reads one short index range per
+    class: the ORM compiles that count once, the rest is constant text with parameters.
+    """
+    start, end = query.start, query.end
+    has_message_inside = Exists(
+        data.messages().filter(
+            conversation_id=OuterRef("conversation_id"), created_at__gte=start, created_at__lte=end
+        )
+    )
+    per_class = (
+        data.conversation_activity()
+        .filter(
+            Q(last_message_at__lte=end) | has_message_inside,
+            scope,
+            span_class=RawSQL("windows.span_class", (), output_field=IntegerField()),
+            first_message_at__gte=RawSQL("windows.earliest", (), output_field=DateTimeField()),
+            first_message_at__lt=start,
+            last_message_at__gte=start,
+        )
+        .values("organization_id")
+        .annotate(running=Count("pk"))
+        .values("running")
+        .order_by()
+    )
+    sql, params = per_class.query.sql_with_params()
+    adapt = connection.ops.adapt_datetimefield_value
+    windows, window_params = [], []
+    for span_class in range(len(SPAN_CLASS_HOURS) + 1):
+        earliest = _EARLIEST
+        if span_class < len(SPAN_CLASS_HOURS):
+            with suppress(OverflowError):  # before the first representable instant: no bound
+                earliest = start - timedelta(hours=SPAN_CLASS_HOURS[span_class]) - _SPAN_MARGIN
+        windows.append("SELECT %s AS span_class, %s AS earliest")
+        window_params += [span_class, adapt(earliest)]
+    count = (
+        f"SELECT SUM(running) FROM (SELECT ({sql}) AS running "  # noqa: S608
+        f"FROM ({' UNION ALL '.join(windows)}) AS windows) AS per_class"
+    )
+    return count, list(params) + window_params
+
+
+# SQLite classifies spans through floating-point julianday: a conversation may exceed its
+# class's bound by a few microseconds.
+_SPAN_MARGIN = timedelta(minutes=1)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _participants(model, column: str, query: StatsQuery, data: OrganizationData) -> QuerySet:
+    """The owners or agents (OwnerActivity, AgentActivity) with a message in [start, end].
+
+    One counts when its first or last message lies inside; one spanning the whole range
+    when an index probe on (organization, owner or agent, created_at) finds one inside.
+    """
+    start, end = query.start, query.end
+    has_message_inside = Exists(
+        data.messages().filter(
+            **{column: OuterRef(column)}, created_at__gte=start, created_at__lte=end
+        )
+    )
+    return (
+        model.objects.filter(
+            organization_id=data.organization_id,
+            first_message_at__lte=end,
+            last_message_at__gte=start,
+        )
+        .filter(Q(first_message_at__gte=start) | Q(last_message_at__lte=end) | has_message_inside)
+        .values(column)
+        .order_by()
+    )
+
+
+def _counts(*row_sets: QuerySet | tuple[str, list]) -> list[int]:
+    """The number of rows of each queryset (or the value of each counting SQL) at once.
+
+    One statement of scalar subqueries: constant text around the compiled querysets;
+    every value is one of their parameters.
+    """
+    selects, params = [], []
+    for index, rows in enumerate(row_sets):
+        if isinstance(rows, tuple):
+            sql, row_params = rows
+        else:
+            sql, row_params = rows.query.sql_with_params()
+            sql = f"SELECT COUNT(*) FROM ({sql}) AS rows_{index}"  # noqa: S608
+        selects.append(f"({sql})")
+        params += row_params
+    return _fetch_ints(f"SELECT {', '.join(selects)}", params)
 
 
 def stats_compute(*, query: StatsQuery) -> dict[str, int]:
-    """All sixteen figures, in the contract's order, as ints; equal to stats_compute_raw."""
+    """All sixteen figures, in the contract's order, as ints; equal to stats_compute_raw.
+
+    Three statements: the knowledge-base files; the sums over the cells of the whole hours
+    and days plus the raw edges (with the conversations begun in the range); then the
+    conversations begun before the range and still active in it, and (organization-wide,
+    where the cells have no owner or agent) the distinct owners and agents.
+    """
     data = OrganizationData(query.organization_id)
     figures = _knowledge_base_figures(query, data)
     scope = _conversation_scope(query, data)
     if scope is None:
         return _in_contract_order(figures)
-    totals = _cell_totals(_cell_parts(query, data, scope))
+    plan = RangePlan.of(query.start, query.end)
+    totals = _cell_totals(*_cell_parts(query, data, scope, plan))
+    if totals["message_count"]:
+        running = _running_at_start(query, data, scope)
+        if scope:
+            (earlier,) = _counts(running)
+        else:
+            earlier, owners, agents = _counts(
+                running,
+                _participants(OwnerActivity, "owner_id", query, data),
+                _participants(AgentActivity, "agent_id", query, data),
+            )
+            totals |= {Distinct.OWNERS: owners, Distinct.AGENTS: agents}
+        totals[Distinct.CONVERSATIONS] = totals[STARTED] + earlier
     for metric in METRICS:
         if metric.cell_column is not None:
             figures[metric.name] = totals[metric.cell_column]
-        elif metric.distinct in totals:
-            figures[metric.name] = totals[metric.distinct]
-    if totals["message_count"]:
-        figures["conversationCount"] = _conversation_count(query, data, scope)
+        elif metric.distinct is not None:
+            figures[metric.name] = totals.get(metric.distinct, 0)
     return _in_contract_order(figures)

@@ -15,6 +15,9 @@ from stats.selectors import StatsQuery, stats_compute, stats_compute_raw
 
 T0 = datetime(2024, 3, 30, 22, 0, tzinfo=UTC)  # ranges cross days, a month and hours
 HORIZON = timedelta(days=4)
+# Now and then much further: conversations running for weeks (span classes up to 4**5
+# hours), ranges over months, and conversations that span a whole range.
+FAR = timedelta(days=120)
 US = timedelta(microseconds=1)
 
 # Instants near the boundaries the fast path splits at, and anywhere in between.
@@ -22,6 +25,9 @@ offsets = st.one_of(
     st.integers(0, int(HORIZON / US)).map(lambda n: timedelta(microseconds=n)),
     st.tuples(st.integers(0, 96), st.sampled_from([-1, 0, 1])).map(
         lambda hour_us: timedelta(hours=hour_us[0], microseconds=hour_us[1])
+    ),
+    st.tuples(st.integers(-FAR.days, FAR.days), st.sampled_from([-1, 0, 1])).map(
+        lambda day_us: timedelta(days=day_us[0], microseconds=day_us[1])
     ),
 )
 instants = offsets.map(lambda offset: T0 + offset)
@@ -120,28 +126,35 @@ def build(conversations, messages):
     return written
 
 
+filters = st.one_of(
+    # Organization-wide (the organization cells and participant activity) as often as not.
+    st.just((None, None, (None, None))),
+    st.tuples(
+        st.one_of(st.none(), st.sampled_from(USERS)),
+        st.one_of(st.none(), st.sampled_from(AGENTS)),
+        st.sampled_from([(None, None), ("team", "red"), (None, "1"), ("n", None)]),
+    ),
+)
 queries = st.builds(
-    lambda org, start, end, user, agent, metadata: StatsQuery(
+    lambda org, start, end, narrowed: StatsQuery(
         organization_id=org,
         start=min(start, end),
         end=max(start, end),
-        user_id=user,
-        agent_id=agent,
-        metadata_key=metadata[0],
-        metadata_value=metadata[1],
+        user_id=narrowed[0],
+        agent_id=narrowed[1],
+        metadata_key=narrowed[2][0],
+        metadata_value=narrowed[2][1],
     ),
     st.sampled_from(["org_a", "org_b"]),
     instants,
     instants,
-    st.one_of(st.none(), st.sampled_from(USERS)),
-    st.one_of(st.none(), st.sampled_from(AGENTS)),
-    st.sampled_from([(None, None), ("team", "red"), (None, "1"), ("n", None)]),
+    filters,
 )
 
 
 @pytest.mark.django_db
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     conversations=st.lists(conversation_specs, min_size=1, max_size=8),
@@ -184,3 +197,69 @@ def check_fast_path(conversations, messages, moves, asked):
     changes.apply()
     for query in asked:
         assert stats_compute(query=query) == stats_compute_raw(query=query), query
+
+
+def org_wide(start, end):
+    return StatsQuery(organization_id="org_a", start=start, end=end)
+
+
+@pytest.mark.django_db
+def test_a_conversation_start_that_moves_between_clean_hours():
+    """An out-of-order import moves a conversation's first message to another hour and back.
+
+    Only the imported message's hour is dirty; the hour the start leaves (or returns to) is
+    clean, and its cell must still lose (or regain) the start.
+    """
+    day = timedelta(days=1)
+    build([("org_a", "ann", 1)], [(0, T0 - 10 * day, 0, 0, None), (0, T0, 0, 0, None)])
+    rebuild_all()
+    around_old_start = org_wide(T0 - 11 * day, T0 - 9 * day)
+    everything = org_wide(T0 - 30 * day, T0 + day)
+    changes = RollupChanges()
+    earlier = Message.objects.create(
+        id="m_early",
+        organization_id="org_a",
+        conversation_id="c0",
+        owner_id="ann",
+        agent_id=1,
+        role="user",
+        created_at=T0 - 20 * day,
+    )
+    changes.touch("org_a", earlier.created_at)
+    changes.apply()
+    for query in (around_old_start, everything, org_wide(T0 - 20 * day, T0 - 20 * day)):
+        assert stats_compute(query=query)["conversationCount"] == 1
+        assert stats_compute(query=query) == stats_compute_raw(query=query)
+    assert stats_compute(query=org_wide(T0 - 19 * day, T0 - 11 * day))["conversationCount"] == 0
+    changes.touch("org_a", earlier.created_at)
+    earlier.delete()
+    changes.apply()
+    for query in (around_old_start, everything):
+        assert stats_compute(query=query)["conversationCount"] == 1
+        assert stats_compute(query=query) == stats_compute_raw(query=query)
+    assert stats_compute(query=org_wide(T0 - 30 * day, T0 - 11 * day))["conversationCount"] == 0
+
+
+@pytest.mark.django_db
+def test_a_conversation_running_for_years():
+    """A span class far above the others: found at any `from`, counted only with a message."""
+    year = timedelta(days=365)
+    build(
+        [("org_a", "ann", 1), ("org_a", "bob", 2)],
+        [(0, T0 - 3 * year, 0, 0, None), (0, T0, 0, 0, None), (1, T0 - year, 0, 0, None)],
+    )
+    rebuild_all()
+    spanning = org_wide(T0 - 2 * year, T0 - timedelta(days=1))  # bob's message only
+    assert stats_compute(query=spanning) == stats_compute_raw(query=spanning)
+    assert (
+        stats_compute(query=spanning)["conversationCount"],
+        stats_compute(query=spanning)["uniqueUsers"],
+    ) == (1, 1)
+    quiet = org_wide(T0 - year + timedelta(days=1), T0 - timedelta(days=1))  # no message
+    assert stats_compute(query=quiet)["conversationCount"] == 0
+    late = org_wide(T0 - 2 * year, T0)
+    assert stats_compute(query=late) == stats_compute_raw(query=late)
+    assert (
+        stats_compute(query=late)["conversationCount"],
+        stats_compute(query=late)["uniqueUsers"],
+    ) == (2, 2)
