@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from asteragents.models import User
 from conversations.factories import ConversationFactory, MessageFactory, OrganizationFactory
 from stats.management.commands.dashboard_stats import Command
 from tests.admin.dataset import (
@@ -286,12 +287,17 @@ def test_help_documents_every_flag_with_an_example(capsys):
 
     assert result.status == 0
     flags = ["--org", "--from", "--to", "--user", "--agent", "--metadata-key", "--metadata-value"]
+    flags += ["--tz", "--interval", "--group-by", "--group-key", "--limit", "--compare"]
     help_lines = result.out.split("options:")[1]
     for flag in [*flags, "--output"]:
         assert f"\n  {flag} " in help_lines
     assert "e.g." in help_lines.split("--org")[1].split("--from")[0]
     assert "examples:\n  manage.py dashboard_stats --org org_2abc --from 2024-03-01" in result.out
     assert "--format {csv,json,table}" in result.out
+    # The CSV rule for --interval with --group-by is written down where operators look.
+    assert "--interval with --group-by, or --compare with either, has no single table" in (
+        " ".join(result.out.split())
+    )
 
 
 # --- the same figures as the endpoint --------------------------------------------------------
@@ -334,3 +340,389 @@ def test_agrees_with_the_endpoint_for_an_admin_in_org(dataset, client, bearer, p
 
     assert json.loads(printed) == response.json()
     assert list(json.loads(printed)) == list(response.json())
+
+
+# --- tz, interval, group-by, compare (issue 7) ------------------------------------------------
+
+VOLATILE = ("generatedAt", "dataThrough")
+CONVERSATION_FIELDS = [name for name in FIELD_ORDER if not name.startswith("kb")]
+
+
+def stable(body: dict) -> dict:
+    """The body without the two instants that differ between any two answers."""
+    return {name: value for name, value in body.items() if name not in VOLATILE}
+
+
+def conversation_figures(**values: int) -> dict[str, int]:
+    return {name: values.get(name, 0) for name in CONVERSATION_FIELDS}
+
+
+def test_tz_alone_adds_the_instants_and_moves_date_only_bounds_to_local_days(dataset):
+    body = json.loads(output_of(*MARCH_FLAGS, "--tz", "Europe/Berlin"))
+
+    # Berlin's March is 2024-02-29T23:00Z .. 2024-03-31T21:59:59.999999Z: kf3_feb (Feb 29,
+    # 23:59:59.999999Z) is inside and kf5_last (Mar 31, 23:59:59.999999Z) is not.
+    assert list(body) == [*FIELD_ORDER, "generatedAt", "dataThrough"]
+    assert stable(body) == {
+        **MARCH_ALL,
+        "kbFileCount": 3,  # kf3_feb, kf1, kf2
+        "kbCount": 1,  # only the handbook
+        "kbExtractInputTokens": 7 + 15_000 + 2_000,
+        "kbExtractOutputTokens": 7 + 900 + 100,
+        "kbExtractTotalTokens": 14 + 15_900 + 2_100,
+    }
+    for name in VOLATILE:
+        assert body[name].endswith("Z")
+
+
+def test_weekly_series_in_utc_has_iso_weeks_from_monday(dataset):
+    body = json.loads(output_of(*MARCH_FLAGS, "--interval", "week"))
+
+    series = body["series"]
+    assert [(bucket["start"], bucket["end"]) for bucket in series] == [
+        ("2024-02-26T00:00:00+00:00", "2024-03-04T00:00:00+00:00"),
+        ("2024-03-04T00:00:00+00:00", "2024-03-11T00:00:00+00:00"),
+        ("2024-03-11T00:00:00+00:00", "2024-03-18T00:00:00+00:00"),
+        ("2024-03-18T00:00:00+00:00", "2024-03-25T00:00:00+00:00"),
+        ("2024-03-25T00:00:00+00:00", "2024-04-01T00:00:00+00:00"),
+    ]
+    # m1, m2 | m3 | - | m4 | -   and   kf1 | - | kf2 | - | kf5_last
+    assert [bucket["messageCount"] for bucket in series] == [2, 1, 0, 1, 0]
+    assert [bucket["kbFileCount"] for bucket in series] == [1, 0, 1, 0, 1]
+    assert [bucket["totalFeedback"] for bucket in series] == [1, 1, 0, 0, 0]
+    assert [list(bucket)[2:] for bucket in series] == [FIELD_ORDER] * 5
+
+
+def test_daily_series_across_berlins_spring_change_has_a_23_hour_day(dataset):
+    flags = ["--org", ORG, "--from", "2024-03-30", "--to", "2024-04-01"]
+
+    body = json.loads(output_of(*flags, "--tz", "Europe/Berlin", "--interval", "day"))
+
+    # m5_april, f3_april (00:00Z) and kf5_last (23:59:59.999999Z the day before) all fall on
+    # Berlin's April 1 (02:00 and 01:59 local).
+    assert body["series"] == [
+        {"start": "2024-03-30T00:00:00+01:00", "end": "2024-03-31T00:00:00+01:00", **figures()},
+        {"start": "2024-03-31T00:00:00+01:00", "end": "2024-04-01T00:00:00+02:00", **figures()},
+        {
+            "start": "2024-04-01T00:00:00+02:00",
+            "end": "2024-04-02T00:00:00+02:00",
+            **figures(
+                conversationCount=1,
+                messageCount=1,
+                toolCalls=1,
+                totalTokens=10,
+                inputTokens=5,
+                outputTokens=5,
+                uniqueUsers=1,
+                uniqueAgents=1,
+                totalFeedback=1,
+                totalHelpful=1,
+                kbFileCount=1,
+                kbCount=1,
+                kbExtractTotalTokens=110,
+                kbExtractInputTokens=100,
+                kbExtractOutputTokens=10,
+            ),
+        },
+    ]
+
+
+def test_agent_breakdown_with_limit_1_puts_the_rest_in_others(dataset):
+    body = json.loads(output_of(*MARCH_FLAGS, "--group-by", "agent", "--limit", "1"))
+
+    # Sales (8): m3, m4 (2 messages); Support (7): m1, m2 (2 messages): a tie, so key order.
+    assert body["breakdown"] == {
+        "by": "agent",
+        "rows": [
+            {
+                "key": 7,
+                "label": "Support",
+                **conversation_figures(
+                    conversationCount=1,
+                    messageCount=2,
+                    toolCalls=2,
+                    totalTokens=860,
+                    inputTokens=800,
+                    outputTokens=60,
+                    uniqueUsers=1,
+                    uniqueAgents=1,
+                    totalFeedback=1,
+                    totalHelpful=1,
+                ),
+            }
+        ],
+        "others": {key: MARCH_AGENT_8[key] for key in CONVERSATION_FIELDS},
+        "truncated": True,
+    }
+
+
+def test_compare_previous_gives_the_month_before_and_the_change(dataset):
+    body = json.loads(output_of(*MARCH_FLAGS, "--compare", "previous"))
+
+    # The 31 days before March 1: Jan 30 .. Feb 29; only kf3_feb lies there.
+    assert body["previous"] == figures(
+        kbFileCount=1,
+        kbCount=1,
+        kbExtractTotalTokens=14,
+        kbExtractInputTokens=7,
+        kbExtractOutputTokens=7,
+    )
+    assert body["change"]["messageCount"] == {"delta": 4, "percent": None}
+    assert body["change"]["kbFileCount"] == {"delta": 2, "percent": 200}
+    assert body["change"]["kbExtractInputTokens"] == {"delta": 17_093, "percent": 244_185.71}
+
+
+# --- CSV shapes ---------------------------------------------------------------------------------
+
+
+def full_name(user_id: str) -> str:
+    user = User.objects.get(pk=user_id)
+    return f"{user.first_name} {user.last_name}"
+
+
+def csv_of(*flags: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(output_of(*MARCH_FLAGS, "--format", "csv", *flags))))
+
+
+def test_csv_series_rows(dataset):
+    rows = csv_of("--interval", "week")
+
+    assert rows[0] == ["start", "end", *FIELD_ORDER]
+    assert [row[:4] for row in rows[1:]] == [
+        ["2024-02-26T00:00:00+00:00", "2024-03-04T00:00:00+00:00", "1", "2"],
+        ["2024-03-04T00:00:00+00:00", "2024-03-11T00:00:00+00:00", "1", "1"],
+        ["2024-03-11T00:00:00+00:00", "2024-03-18T00:00:00+00:00", "0", "0"],
+        ["2024-03-18T00:00:00+00:00", "2024-03-25T00:00:00+00:00", "1", "1"],
+        ["2024-03-25T00:00:00+00:00", "2024-04-01T00:00:00+00:00", "0", "0"],
+    ]
+    assert all(len(row) == 18 for row in rows)
+
+
+# Conversation figures as CSV cells, in CONVERSATION_FIELDS order.
+ANN_CELLS = "2 3 2 2360 1800 560 1 2 1 1 0".split()  # m1, m2, m4 (conv_1, conv_3; 7, 8); f1
+BOB_CELLS = "1 1 1 1500 1200 300 1 1 1 0 1".split()  # m3 (conv_2, agent 8); f2
+
+
+def test_csv_breakdown_is_a_row_per_group_then_others(dataset):
+    rows = csv_of("--group-by", "user")
+
+    # The factories give each user a random last name: the label is the full name.
+    assert rows == [
+        ["rank", "key", "label", *CONVERSATION_FIELDS],
+        ["1", "user_ann", full_name("user_ann"), *ANN_CELLS],
+        ["2", "user_bob", full_name("user_bob"), *BOB_CELLS],
+        ["others", "", "", *["0"] * 11],
+    ]
+
+
+def test_csv_metadata_breakdown_truncated(dataset):
+    rows = csv_of("--group-by", "metadata", "--group-key", "plan", "--limit", "1")
+
+    # Ann is on "beta", Bob on "pro": the same figures as the user breakdown.
+    assert rows == [
+        ["rank", "key", "label", *CONVERSATION_FIELDS],
+        ["1", "beta", "beta", *ANN_CELLS],
+        ["others", "", "", *BOB_CELLS],
+    ]
+
+
+def test_csv_compare_is_a_row_per_period(dataset):
+    rows = csv_of("--compare", "previous")
+
+    assert rows[0] == ["period", *FIELD_ORDER]
+    assert [row[0] for row in rows[1:]] == ["current", "previous", "delta", "percent"]
+    assert rows[1][1:] == [str(MARCH_ALL[name]) for name in FIELD_ORDER]
+    percent = dict(zip(FIELD_ORDER, rows[4][1:], strict=True))
+    assert percent["messageCount"] == ""  # no messages before March: no percentage
+    assert float(percent["kbFileCount"]) == 200
+
+
+def test_csv_with_tz_alone_keeps_the_one_row_shape(dataset):
+    rows = csv_of("--tz", "Asia/Kolkata")
+
+    assert rows[0] == FIELD_ORDER
+    assert len(rows) == 2
+
+
+# --- bad option values and combinations: exit 2 ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tz", "Mars/Olympus"], "argument --tz: 'Mars/Olympus' is not an IANA time zone"),
+        (["--tz", "+05:30"], "argument --tz: '+05:30' is not an IANA time zone"),
+        (
+            ["--interval", "year"],
+            "argument --interval: 'year' is not one of hour, day, week, month",
+        ),
+        (["--interval", "Day"], "argument --interval: 'Day' is not one of hour, day, week, month"),
+        (["--group-by", "team"], "argument --group-by: 'team' is not one of agent, user, metadata"),
+        (["--limit", "0"], "argument --limit: '0' is not a whole number from 1 to 100"),
+        (["--limit", "101"], "argument --limit: '101' is not a whole number from 1 to 100"),
+        (["--limit", "-1"], "argument --limit: '-1' is not a whole number from 1 to 100"),
+        (["--limit", "x"], "argument --limit: 'x' is not a whole number from 1 to 100"),
+        (["--compare", "next"], "argument --compare: 'next' is not one of previous"),
+        (["--group-by", "metadata"], "error: --group-by metadata needs --group-key"),
+        (["--group-key", "plan"], "error: --group-key is only for --group-by metadata"),
+        (["--group-by", "agent", "--group-key", "plan"], "--group-key is only for --group-by"),
+        (
+            ["--format", "csv", "--interval", "day", "--group-by", "agent"],
+            "error: --format csv writes one table: give --interval or --group-by, not both",
+        ),
+        (
+            ["--format", "csv", "--interval", "day", "--compare", "previous"],
+            "error: --format csv writes one table: --compare applies to the totals",
+        ),
+        (
+            ["--format", "csv", "--group-by", "user", "--compare", "previous"],
+            "error: --format csv writes one table: --compare applies to the totals",
+        ),
+    ],
+)
+def test_bad_new_flags_exit_2_before_any_query(capsys, argv, message):
+    # No database marker: all of these are refused before anything is read.
+    result = run(capsys, "--org", ORG, "--from", "2024-03-01", *argv)
+
+    assert result.status == 2
+    assert result.out == ""
+    assert result.err.startswith("usage: manage.py dashboard_stats")
+    assert message in result.err
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("2024-03-01", "2024-04-11"),  # 42 days of hours: plainly too many
+        # 00:00 on Mar 1 to 16:00 on Apr 11: 41 x 24 + 17 = 1,001 hour buckets, one too many.
+        ("2024-03-01T00:30:00Z", "2024-04-11T16:29:59Z"),
+    ],
+)
+def test_more_than_1000_buckets_exits_2_saying_so(capsys, start, end):
+    create_dataset()
+
+    result = run(capsys, "--org", ORG, "--from", start, "--to", end, "--interval", "hour")
+
+    assert result.status == 2
+    assert result.out == ""
+    assert "error: --interval hour gives more than 1,000 buckets from " in result.err
+    assert ": choose a longer interval or a shorter range\n" in result.err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exactly_1000_buckets_is_fine(capsys):
+    create_dataset()
+
+    # 2024-03-01T00:00Z .. 2024-04-11T15:59:59Z: 41 days x 24 + 16 hours = 1,000 buckets.
+    result = run(
+        capsys,
+        "--org",
+        ORG,
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-04-11T15:59:59Z",
+        "--interval",
+        "hour",
+        "--format",
+        "json",
+    )
+
+    assert (result.status, result.err) == (0, "")
+    assert len(json.loads(result.out)["series"]) == 1_000
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+
+def test_table_shows_totals_with_change_then_series_then_breakdown(dataset):
+    text = output_of(
+        *MARCH_FLAGS,
+        "--format",
+        "table",
+        "--tz",
+        "Europe/Berlin",
+        "--interval",
+        "week",
+        "--group-by",
+        "agent",
+        "--limit",
+        "1",
+        "--compare",
+        "previous",
+    )
+    lines = text.splitlines()
+
+    assert lines[:8] == [
+        "organization  org_acme",
+        "from          2024-03-01T00:00:00+01:00",
+        "to            2024-03-31T23:59:59.999999+02:00",
+        "time zone     Europe/Berlin",
+        "interval      week",
+        "group by      agent, top 1",
+        "compare       previous period of the same length",
+        lines[7],
+    ]
+    assert lines[7].startswith("generated at  ")
+    assert lines[8].startswith("data through  ")
+    header = lines[lines.index("") + 1].split()
+    assert header == ["figure", "value", "previous", "delta", "change"]
+    totals = {line.split()[0]: line.split()[1:] for line in lines[12:28]}
+    assert totals["messageCount"] == ["4", "0", "+4", "n/a"]
+    # Berlin's March holds kf3_feb, kf1 and kf2; the period before it ends at Feb 29,
+    # 22:59:59.999999Z, just before kf3_feb, so it has no file at all.
+    assert totals["kbFileCount"] == ["3", "0", "+3", "n/a"]
+    assert "series: 5 buckets" in lines
+    series_header = lines[lines.index("series: 5 buckets") + 1].split()
+    assert series_header == ["start", "end", *FIELD_ORDER]
+    assert "breakdown by agent" in lines
+    breakdown = lines[lines.index("breakdown by agent") :]
+    assert breakdown[1].split() == ["key", "label", *CONVERSATION_FIELDS]
+    assert breakdown[3].split()[:4] == ["7", "Support", "1", "2"]
+    assert breakdown[4].split()[:3] == ["(others)", "2", "2"]
+    assert breakdown[5] == "truncated: only the top 1 group is listed; (others) sums the rest"
+
+
+# --- the same body as the endpoint -----------------------------------------------------------
+
+
+FLAG_OF_PARAMETER |= {
+    "tz": "--tz",
+    "interval": "--interval",
+    "groupBy": "--group-by",
+    "groupKey": "--group-key",
+    "limit": "--limit",
+    "compare": "--compare",
+}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"tz": "Europe/Berlin"},
+        {"interval": "day"},
+        {"tz": "Asia/Kathmandu", "interval": "hour", "from": "2024-03-01", "to": "2024-03-02"},
+        {"tz": "America/Sao_Paulo", "interval": "month", "from": "2024-01-15", "to": "2024-04-02"},
+        {"groupBy": "agent"},
+        {"groupBy": "user", "limit": "1", "agentId": "8"},
+        {"groupBy": "metadata", "groupKey": "plan", "tz": "Asia/Kolkata"},
+        {"compare": "previous", "metadataValue": "beta"},
+        {"interval": "week", "groupBy": "agent", "compare": "previous", "tz": "Europe/Berlin"},
+    ],
+)
+def test_json_is_the_endpoints_body_for_the_new_options(dataset, client, bearer, params):
+    query = {**MARCH, **params}
+    response = client.get(
+        "/api/dashboard/getStats",
+        {**query, "allInOrg": "true"},
+        **bearer(user_id="user_ann", org_id=ORG, role="org:admin"),
+    )
+    assert response.status_code == 200, response.content
+    flags = [part for name, value in query.items() for part in (FLAG_OF_PARAMETER[name], value)]
+
+    printed = json.loads(output_of("--org", ORG, *flags))
+
+    assert stable(printed) == stable(response.json())
+    assert list(printed) == list(response.json())
+    assert set(VOLATILE) <= set(printed)
