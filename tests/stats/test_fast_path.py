@@ -263,3 +263,38 @@ def test_a_conversation_running_for_years():
         stats_compute(query=late)["conversationCount"],
         stats_compute(query=late)["uniqueUsers"],
     ) == (2, 2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)),
+        (datetime.min.replace(tzinfo=UTC), T0),
+        (T0 + US, datetime.max.replace(tzinfo=UTC)),
+    ],
+)
+def test_ranges_at_the_ends_of_time(start, end):
+    """Span-class windows reaching before the first representable instant stay unbounded."""
+    build(
+        [("org_a", "ann", 1), ("org_a", "bob", 2)],
+        [(0, T0 - timedelta(days=900), 0, 5, None), (0, T0 + HORIZON, 1, 7, (T0, True))]
+        + [(1, T0, 0, 1, None)],
+    )
+    rebuild_all()
+    for query in (
+        org_wide(start, end),
+        StatsQuery(organization_id="org_a", start=start, end=end, user_id="ann"),
+    ):
+        assert stats_compute(query=query) == stats_compute_raw(query=query)
+    everything = stats_compute(query=org_wide(start, end))
+    expected = {
+        (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)): (2, 3, 2),
+        (datetime.min.replace(tzinfo=UTC), T0): (2, 2, 2),
+        (T0 + US, datetime.max.replace(tzinfo=UTC)): (1, 1, 1),
+    }[(start, end)]
+    assert (
+        everything["conversationCount"],
+        everything["messageCount"],
+        everything["uniqueUsers"],
+    ) == expected
