@@ -245,7 +245,7 @@ def parse_stats_params(query_params: QueryDict) -> dict:
     serializer = StatsParamsSerializer(data=data, context={"zone": zone or UTC_ZONE})
     if not serializer.is_valid():
         name, messages = next(iter(serializer.errors.items()))
-        message, code = messages[0], messages[0].code
+        message, code = str(messages[0]), messages[0].code
         if code == "required" and name == "groupKey":
             code = "missing_parameter"
         elif code == "required":

@@ -28,7 +28,7 @@ def _error(description: str) -> OpenApiResponse:
 def _etag(report: Report) -> str:
     """The answer's figures, hashed: the same figures, the same tag, whenever computed."""
     canonical = json.dumps(report.figures, sort_keys=True, separators=(",", ":"))
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:40] + '"'
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest() + '"'
 
 
 def _not_modified(if_none_match: str | None, etag: str) -> bool:

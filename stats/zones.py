@@ -18,13 +18,14 @@ _APPROXIMATE_LENGTH = {
     "hour": timedelta(hours=1),
     "day": timedelta(days=1),
     "week": timedelta(weeks=1),
-    "month": timedelta(days=28),  # the shortest month: never underestimates the count
+    "month": timedelta(days=31),  # the longest month: never overestimates the count
 }
 
 
 @functools.cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones() | {"UTC"})
+    # 'localtime' names this machine's own zone (a file some systems have), not a zone.
+    return frozenset((available_timezones() | {"UTC"}) - {"localtime"})
 
 
 def parse_zone(name: str) -> ZoneInfo:

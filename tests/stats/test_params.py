@@ -26,6 +26,7 @@ def test_minimal_query_and_defaults():
         "start": datetime(2024, 3, 1, tzinfo=UTC),
         "end": datetime(2024, 3, 31, 23, 59, 59, 999999, tzinfo=UTC),
         "all_in_org": False,
+        "limit": 10,
     }
 
 
