@@ -11,24 +11,28 @@ each group.
 import json
 import math
 from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from asteragents.models import User
 from stats.cells import (
     FEEDBACK_CELL_SUMS,
     MESSAGE_CELL_SUMS,
+    STARTS_CELL_SUMS,
     STORED_CELL_SUMS,
     as_cells,
     figures_of,
     grouped_totals,
 )
 from stats.metrics import METRICS, Distinct, Source, metrics_of
+from stats.models import SPAN_CLASS_HOURS, STARTED
 from stats.ranges import RangePlan
 from stats.scope import OrganizationData
-from stats.selectors import StatsQuery, _conversation_scope
+from stats.selectors import SPAN_MARGIN, StatsQuery, _conversation_scope
 
 GROUP_BY = ("agent", "user", "metadata")
 # The figures a breakdown row has: everything but the organization-wide knowledge-base ones.
@@ -68,6 +72,8 @@ def _pairs_raw(query: StatsQuery, data: OrganizationData, scope: Q) -> dict[Pair
 
 
 def _pairs_fast(query: StatsQuery, data: OrganizationData, scope: Q) -> dict[Pair, dict]:
+    """The cells of the whole hours and days plus the raw edges, by pair; a pair's
+    conversations are those begun in the range plus those running at `from`."""
     plan = RangePlan.of(query.start, query.end)
     parts = []
     if (cells := plan.cells()) is not None:
@@ -75,31 +81,48 @@ def _pairs_fast(query: StatsQuery, data: OrganizationData, scope: Q) -> dict[Pai
     if (edges := plan.raw_rows("created_at")) is not None:
         parts.append(as_cells(data.messages().filter(scope, edges), MESSAGE_CELL_SUMS))
         parts.append(as_cells(data.feedback().filter(scope, edges), FEEDBACK_CELL_SUMS))
-    pairs: dict[Pair, dict] = defaultdict(dict)
+        starts = data.conversation_activity().filter(scope, plan.raw_rows("first_message_at"))
+        parts.append(as_cells(starts, STARTS_CELL_SUMS))
+    pairs: dict[Pair, dict] = {}
     for row in grouped_totals(parts, ("owner_id", "agent_id")):
-        pairs[(row["owner_id"], row["agent_id"])] = figures_of(row)
-    for pair, conversations in _conversations_per_pair(query, data, scope).items():
-        pairs[pair]["conversationCount"] = conversations
+        pairs[(row["owner_id"], row["agent_id"])] = figures_of(row) | {
+            "conversationCount": row[STARTED]
+        }
+    for pair in _running_at_start(query, data, scope):
+        pairs[pair]["conversationCount"] += 1
     return pairs
 
 
-def _conversations_per_pair(query, data, scope) -> dict[Pair, int]:
-    """Conversations with a message in the range, per pair, from their first and last
-    messages, with an index probe for those that span the whole range."""
+def _running_at_start(query, data, scope) -> list[Pair]:
+    """(owner, agent) of each conversation begun before `from` with a message in range.
+
+    A conversation of span class k (stats.models.SPAN_CLASS_HOURS) began at most that many
+    hours before `from`, so one short index range per class finds those running at
+    `from`; those that end after `to` count when a probe finds a message inside.
+    """
     start, end = query.start, query.end
     has_message_inside = Exists(
         data.messages().filter(
             conversation_id=OuterRef("conversation_id"), created_at__gte=start, created_at__lte=end
         )
     )
-    overlapping = data.conversation_activity().filter(
-        scope, first_message_at__lte=end, last_message_at__gte=start
+    running = data.conversation_activity().filter(
+        scope, first_message_at__lt=start, last_message_at__gte=start
     )
-    counted = overlapping.filter(
-        Q(first_message_at__gte=start) | Q(last_message_at__lte=end) | has_message_inside
-    )
-    grouped = counted.values("owner_id", "agent_id").annotate(conversations=Count("pk"))
-    return {(row["owner_id"], row["agent_id"]): row["conversations"] for row in grouped.order_by()}
+    per_class = []
+    for span_class in range(len(SPAN_CLASS_HOURS) + 1):
+        window = Q(span_class=span_class)
+        if span_class < len(SPAN_CLASS_HOURS):
+            with suppress(OverflowError):  # before the first instant: no bound
+                hours = timedelta(hours=SPAN_CLASS_HOURS[span_class])
+                window &= Q(first_message_at__gte=start - hours - SPAN_MARGIN)
+        per_class.append(
+            running.filter(window)
+            .filter(Q(last_message_at__lte=end) | has_message_inside)
+            .values_list("owner_id", "agent_id")
+            .order_by()
+        )
+    return list(per_class[0].union(*per_class[1:], all=True))
 
 
 # --- Pairs into groups -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count, IntegerField, Q, QuerySet, Sum, Value
 
 from stats.metrics import METRICS, Distinct
-from stats.models import CELL_SUMS
+from stats.models import ROLLED_UP, STARTED
 
 ZERO = Value(0, output_field=IntegerField())
 MESSAGE_CELL_SUMS = {
@@ -25,15 +25,17 @@ FEEDBACK_CELL_SUMS = {
     "helpful_count": Count("pk", filter=Q(helpful=True)),
     "not_helpful_count": Count("pk", filter=Q(helpful=False)),
 }
-STORED_CELL_SUMS = {name: Sum(name) for name in CELL_SUMS}
+# ConversationActivity rows whose first message lies in a raw edge: the starts there.
+STARTS_CELL_SUMS = {STARTED: Count("pk")}
+STORED_CELL_SUMS = {name: Sum(name) for name in ROLLED_UP}
 OWNERS, AGENTS = "owners", "agents"
-_FIGURES = (*CELL_SUMS, OWNERS, AGENTS)
+_FIGURES = (*ROLLED_UP, OWNERS, AGENTS)
 
 
 def as_cells(rows: QuerySet, sums: dict, *group_by: str) -> QuerySet:
     """Rows grouped by `group_by`, owner and agent, with every cell column (0 where `sums`
     has none), so parts from different tables line up in a UNION."""
-    columns = {name: sums.get(name, ZERO) for name in CELL_SUMS}
+    columns = {name: sums.get(name, ZERO) for name in ROLLED_UP}
     return rows.values(*group_by, "owner_id", "agent_id").annotate(**columns).order_by()
 
 
@@ -44,7 +46,7 @@ def grouped_totals(parts: list[QuerySet], group_by: tuple[str, ...]) -> list[dic
     inner_sql, params = rows.query.sql_with_params()
     quote = connection.ops.quote_name
     keys = ", ".join(quote(name) for name in group_by)
-    sums = ", ".join(f"SUM({quote(name)})" for name in CELL_SUMS)
+    sums = ", ".join(f"SUM({quote(name)})" for name in ROLLED_UP)
     sent = f"CASE WHEN {quote('message_count')} > 0 THEN {{}} END"
     owners, agents = sent.format(quote("owner_id")), sent.format(quote("agent_id"))
     select = f"{keys + ', ' if keys else ''}{sums}, COUNT(DISTINCT {owners}), "

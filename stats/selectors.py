@@ -228,7 +228,7 @@ def _running_at_start(query: StatsQuery, data: OrganizationData, scope: Q) -> tu
         earliest = _EARLIEST
         if span_class < len(SPAN_CLASS_HOURS):
             with suppress(OverflowError):  # before the first representable instant: no bound
-                earliest = start - timedelta(hours=SPAN_CLASS_HOURS[span_class]) - _SPAN_MARGIN
+                earliest = start - timedelta(hours=SPAN_CLASS_HOURS[span_class]) - SPAN_MARGIN
         windows.append("SELECT %s AS span_class, %s AS earliest")
         window_params += [span_class, adapt(earliest)]
     count = (
@@ -240,7 +240,7 @@ def _running_at_start(query: StatsQuery, data: OrganizationData, scope: Q) -> tu
 
 # SQLite classifies spans through floating-point julianday: a conversation may exceed its
 # class's bound by a few microseconds.
-_SPAN_MARGIN = timedelta(minutes=1)
+SPAN_MARGIN = timedelta(minutes=1)
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
