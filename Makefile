@@ -119,6 +119,8 @@ clean: ## Remove .venv, db.sqlite3 and var/ (dev keys, static files)
 # Issue 5's benchmark. Its database is kept between runs: the same --messages reuses the data.
 BENCH_URL ?= postgres://postgres@127.0.0.1:5432/asteragents_bench
 BENCH_ARGS ?=
+# Issue 7's rows (series, breakdowns, compare), timed after bench_stats on the same data.
+DASHBOARD_ARGS ?=
 
 bench: export DATABASE_URL := $(BENCH_URL)
 bench: export DJANGO_DEBUG := false
@@ -129,6 +131,7 @@ bench: $(VENV)/.installed ## Time getStats on 1M PostgreSQL messages (BENCH_URL;
 	$(BIN)/python -m bench.databases ensure '$(BENCH_URL)'
 	$(MANAGE) migrate --no-input
 	$(MANAGE) bench_stats $(BENCH_ARGS)
+	$(if $(findstring --build-only,$(BENCH_ARGS)),,$(MANAGE) bench_dashboard $(DASHBOARD_ARGS))
 
 # Issue 6's load test: 32 clients for 60 s against gunicorn with the production settings
 # (asteragents/gunicorn_conf.py), on the dataset `make bench` built. Redis holds the throttle.

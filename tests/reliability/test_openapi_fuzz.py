@@ -152,6 +152,7 @@ def test_parameter_types_follow_the_contract():
         parameter["name"]: parameter["schema"]
         for parameter in schema["paths"][OPERATION[0]][OPERATION[1].lower()]["parameters"]
     }
+
     def types(declared):
         return {declared.get("type")} | {alt.get("type") for alt in declared.get("anyOf", [])}
 
