@@ -39,12 +39,14 @@ GROUP_BY = ("agent", "user", "metadata")
 CONVERSATION_FIELDS = tuple(
     metric.name for metric in METRICS if metric.source is not Source.KNOWLEDGE_BASE_FILES
 )
-_DISTINCT = {metric.name: metric.distinct for metric in METRICS if metric.distinct}
-_SUMMED = tuple(
-    name
-    for name in CONVERSATION_FIELDS
-    if _DISTINCT.get(name) is not Distinct.OWNERS and _DISTINCT.get(name) is not Distinct.AGENTS
-)
+# uniqueUsers and uniqueAgents are recounted from a group's pairs; the rest are summed
+# (conversationCount too: each conversation belongs to exactly one pair).
+_RECOUNTED = {
+    metric.name: metric.distinct
+    for metric in METRICS
+    if metric.distinct in (Distinct.OWNERS, Distinct.AGENTS)
+}
+_SUMMED = tuple(name for name in CONVERSATION_FIELDS if name not in _RECOUNTED)
 NOT_SET_LABEL = "(not set)"
 
 Pair = tuple[str, int]  # owner id, agent id
@@ -136,9 +138,8 @@ def fold(pairs: dict[Pair, dict]) -> dict[str, int]:
         Distinct.OWNERS: {owner for owner, _ in senders},
         Distinct.AGENTS: {agent for _, agent in senders},
     }
-    for name, what in _DISTINCT.items():
-        if what in distinct:
-            figures[name] = len(distinct[what])
+    for name, what in _RECOUNTED.items():
+        figures[name] = len(distinct[what])
     return {name: figures[name] for name in CONVERSATION_FIELDS}
 
 

@@ -6,7 +6,7 @@ extras are added only when the caller asks for one (tz, interval, groupBy, compa
 """
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -89,7 +89,7 @@ def _previous_period(query: StatsQuery) -> StatsQuery | None:
         start = query.start - length
     except OverflowError:
         start = datetime.min.replace(tzinfo=UTC)
-    return StatsQuery(**{**query.__dict__, "start": start, "end": end})
+    return replace(query, start=start, end=end)
 
 
 def _percent(delta: int, previous: int) -> float | None:
