@@ -116,33 +116,46 @@ def refresh_hours(*, organization_id: str, hours: Iterable[datetime]) -> None:
 
 @transaction.atomic
 def _refresh(organization_id: str, hour_runs: list[Span]) -> None:
-    sql = _RefreshSql()
+    sql = _RefreshSql(organization_id)
     # First the first/last instants, which the cells' conversations_started read. A
     # conversation refreshed here may have begun, or begin now, in a clean hour: its start
     # moves between cells there, so those hours are recomputed too.
-    first_hours: set[datetime] = set()
-    for start, end in hour_runs:
-        first_hours |= sql.conversation_activity(organization_id, start, end)
-        sql.participant_activity(organization_id, start, end)
-    hour_runs = _merged([*hour_runs, *((hour, hour + HOUR) for hour in first_hours)])
-    for start, end in hour_runs:
-        sql.hour_cells(organization_id, start, end)
-        sql.organization_cells(organization_id, UsageCell.Grain.HOUR, start, end)
+    sql.set_runs(hour_runs)
+    first_hours = sql.conversation_activity()
+    sql.participant_activity()
+    if first_hours:
+        hour_runs = _merged([*hour_runs, *((hour, hour + HOUR) for hour in first_hours)])
+        sql.set_runs(hour_runs)
+    sql.hour_cells()
+    sql.organization_cells(UsageCell.Grain.HOUR)
     # Every day a refreshed hour lies in, summed again from all of its hours.
     days = {
         floor_day(start) + DAY * offset
         for start, end in hour_runs
         for offset in range((floor_day(end - HOUR) - floor_day(start)) // DAY + 1)
     }
-    for start, end in _runs(days, DAY):
-        sql.day_cells(organization_id, start, end)
-        sql.organization_cells(organization_id, UsageCell.Grain.DAY, start, end)
+    sql.set_runs(_runs(days, DAY))
+    sql.day_cells()
+    sql.organization_cells(UsageCell.Grain.DAY)
+    sql.drop_runs()
+
+
+# The runs being refreshed, as rows: every statement joins them, so a refresh costs the same
+# few statements however many runs an import dirtied (a sparse organization has hundreds).
+_RUNS = "stats_refresh_runs"
+_RUN_COLUMN_TYPE = {"postgresql": "timestamp with time zone", "sqlite": "text"}
+
+
+def _in_runs(column: str) -> str:
+    """Join condition: `column` lies in a run (r) of the refresh."""
+    return f"{column} >= r.run_start AND {column} < r.run_end"
 
 
 class _RefreshSql:
-    """The refresh statements for the current database."""
+    """The refresh statements for the current database, for one organization."""
 
-    def __init__(self):
+    def __init__(self, organization_id: str):
+        self.organization_id = organization_id
         self.vendor = connection.vendor
         quote = connection.ops.quote_name
         self.cells = quote(UsageCell._meta.db_table)
@@ -159,7 +172,7 @@ class _RefreshSql:
             for name in ["organization_id", "grain", "bucket_start", "owner_id", "agent_id"]
             + ROLLED_UP
         )
-        self.sums = ", ".join(f"SUM({quote(name)})" for name in ROLLED_UP)
+        self.sums = ", ".join(f"SUM(c.{quote(name)})" for name in ROLLED_UP)
 
     def _truncate(self, unit: str, column: str) -> str:
         return _TRUNCATE[self.vendor][unit].format(column=column)
@@ -171,6 +184,27 @@ class _RefreshSql:
             cursor.execute(sql, values)
             return cursor.fetchall() if cursor.description else []
 
+    def set_runs(self, runs: list[Span]) -> None:
+        """The half-open runs the next statements refresh, in a temporary table."""
+        column_type = _RUN_COLUMN_TYPE[self.vendor]
+        self.drop_runs()
+        self._execute(
+            f"CREATE TEMPORARY TABLE {_RUNS} (run_start {column_type}, run_end {column_type})", []
+        )
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {_RUNS} (run_start, run_end) VALUES (%s, %s)",  # noqa: S608
+                [(adapt(start), adapt(end)) for start, end in runs],
+            )
+        if self.vendor == "postgresql":
+            # A temporary table has no statistics: without them the planner may scan a
+            # whole table for what is a handful of index ranges.
+            self._execute(f"ANALYZE {_RUNS}", [])
+
+    def drop_runs(self) -> None:
+        self._execute(f"DROP TABLE IF EXISTS {_RUNS}", [])
+
     def _span_class(self) -> str:
         """SQL for ConversationActivity.span_class over a conversation's messages."""
         hours = _HOURS_BETWEEN[self.vendor].format(first="MIN(created_at)", last="MAX(created_at)")
@@ -179,14 +213,20 @@ class _RefreshSql:
         )
         return f"CASE {branches} ELSE {len(SPAN_CLASS_HOURS)} END"
 
-    def hour_cells(self, organization_id: str, start: datetime, end: datetime) -> None:
+    def _delete_cells(self, table: str, grain: int) -> None:
+        """Delete the cells of one grain whose bucket starts in a run."""
         self._execute(
-            f"DELETE FROM {self.cells} WHERE organization_id = %s AND grain = %s "  # noqa: S608
-            "AND bucket_start >= %s AND bucket_start < %s",
-            [organization_id, UsageCell.Grain.HOUR, start, end],
+            f"DELETE FROM {table} WHERE id IN (SELECT c.id FROM {_RUNS} AS r "  # noqa: S608
+            f"JOIN {table} AS c ON c.organization_id = %s AND c.grain = %s "
+            f"AND {_in_runs('c.bucket_start')})",
+            [self.organization_id, grain],
         )
-        message_hour = self._truncate("hour", "created_at")
-        first_hour = self._truncate("hour", "first_message_at")
+
+    def hour_cells(self) -> None:
+        """Hour cells of the runs, from the raw rows and the conversations' first messages."""
+        self._delete_cells(self.cells, UsageCell.Grain.HOUR)
+        message_hour = self._truncate("hour", "m.created_at")
+        first_hour = self._truncate("hour", "a.first_message_at")
         # Messages, feedback and conversation starts grouped alike, then merged into one cell
         # per key.
         self._execute(
@@ -194,78 +234,71 @@ class _RefreshSql:
             f"SELECT %s, %s, bucket, owner_id, agent_id, SUM(messages), SUM(tools), "
             "SUM(input), SUM(output), SUM(total), SUM(feedback), SUM(helpful), SUM(unhelpful), "
             "SUM(started) "
-            f"FROM (SELECT {message_hour} AS bucket, owner_id, agent_id, COUNT(*) AS messages, "
-            "SUM(tool_call_count) AS tools, SUM(input_tokens) AS input, "
-            "SUM(output_tokens) AS output, SUM(total_tokens) AS total, 0 AS feedback, "
-            "0 AS helpful, 0 AS unhelpful, 0 AS started "
-            f"FROM {self.messages} WHERE organization_id = %s AND created_at >= %s "
-            f"AND created_at < %s GROUP BY 1, 2, 3 "
-            f"UNION ALL SELECT {message_hour}, owner_id, agent_id, 0, 0, 0, 0, 0, COUNT(*), "
-            "SUM(CASE WHEN helpful THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN helpful THEN 0 ELSE 1 END), 0 "
-            f"FROM {self.feedback} WHERE organization_id = %s AND created_at >= %s "
-            "AND created_at < %s GROUP BY 1, 2, 3 "
-            f"UNION ALL SELECT {first_hour}, owner_id, agent_id, 0, 0, 0, 0, 0, 0, 0, 0, "
-            f"COUNT(*) FROM {self.activity} WHERE organization_id = %s "
-            "AND first_message_at >= %s AND first_message_at < %s GROUP BY 1, 2, 3) AS parts "
+            f"FROM (SELECT {message_hour} AS bucket, m.owner_id, m.agent_id, "
+            "COUNT(*) AS messages, SUM(m.tool_call_count) AS tools, "
+            "SUM(m.input_tokens) AS input, SUM(m.output_tokens) AS output, "
+            "SUM(m.total_tokens) AS total, 0 AS feedback, 0 AS helpful, 0 AS unhelpful, "
+            f"0 AS started FROM {_RUNS} AS r JOIN {self.messages} AS m "
+            f"ON m.organization_id = %s AND {_in_runs('m.created_at')} GROUP BY 1, 2, 3 "
+            f"UNION ALL SELECT {message_hour}, m.owner_id, m.agent_id, 0, 0, 0, 0, 0, "
+            "COUNT(*), SUM(CASE WHEN m.helpful THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN m.helpful THEN 0 ELSE 1 END), 0 "
+            f"FROM {_RUNS} AS r JOIN {self.feedback} AS m "
+            f"ON m.organization_id = %s AND {_in_runs('m.created_at')} GROUP BY 1, 2, 3 "
+            f"UNION ALL SELECT {first_hour}, a.owner_id, a.agent_id, 0, 0, 0, 0, 0, 0, 0, 0, "
+            f"COUNT(*) FROM {_RUNS} AS r JOIN {self.activity} AS a "
+            f"ON a.organization_id = %s AND {_in_runs('a.first_message_at')} "
+            "GROUP BY 1, 2, 3) AS parts "
             "GROUP BY bucket, owner_id, agent_id",
-            [organization_id, UsageCell.Grain.HOUR] + [organization_id, start, end] * 3,
+            [self.organization_id, UsageCell.Grain.HOUR] + [self.organization_id] * 3,
         )
 
-    def day_cells(self, organization_id: str, start: datetime, end: datetime) -> None:
-        """Day cells of the days in [start, end), from their hour cells."""
-        self._execute(
-            f"DELETE FROM {self.cells} WHERE organization_id = %s AND grain = %s "  # noqa: S608
-            "AND bucket_start >= %s AND bucket_start < %s",
-            [organization_id, UsageCell.Grain.DAY, start, end],
-        )
-        day = self._truncate("day", "bucket_start")
+    def day_cells(self) -> None:
+        """Day cells of the days of the runs (whole days), from their hour cells."""
+        self._delete_cells(self.cells, UsageCell.Grain.DAY)
+        day = self._truncate("day", "c.bucket_start")
         self._execute(
             f"INSERT INTO {self.cells} ({self.cell_columns}) "  # noqa: S608
-            f"SELECT organization_id, %s, {day}, owner_id, agent_id, {self.sums} "
-            f"FROM {self.cells} WHERE organization_id = %s AND grain = %s "
-            "AND bucket_start >= %s AND bucket_start < %s "
-            f"GROUP BY organization_id, {day}, owner_id, agent_id",
-            [UsageCell.Grain.DAY, organization_id, UsageCell.Grain.HOUR, start, end],
+            f"SELECT c.organization_id, %s, {day}, c.owner_id, c.agent_id, {self.sums} "
+            f"FROM {_RUNS} AS r JOIN {self.cells} AS c ON c.organization_id = %s "
+            f"AND c.grain = %s AND {_in_runs('c.bucket_start')} "
+            f"GROUP BY c.organization_id, {day}, c.owner_id, c.agent_id",
+            [UsageCell.Grain.DAY, self.organization_id, UsageCell.Grain.HOUR],
         )
 
-    def organization_cells(
-        self, organization_id: str, grain: int, start: datetime, end: datetime
-    ) -> None:
-        """Organization cells of one grain in [start, end), from the pair cells."""
-        self._execute(
-            f"DELETE FROM {self.organization_cells_table} WHERE organization_id = %s "  # noqa: S608
-            "AND grain = %s AND bucket_start >= %s AND bucket_start < %s",
-            [organization_id, grain, start, end],
-        )
+    def organization_cells(self, grain: int) -> None:
+        """Organization cells of one grain in the runs, from the pair cells."""
+        self._delete_cells(self.organization_cells_table, grain)
         columns = ", ".join(["organization_id", "grain", "bucket_start", *ROLLED_UP])
         self._execute(
             f"INSERT INTO {self.organization_cells_table} ({columns}) "  # noqa: S608
-            f"SELECT organization_id, grain, bucket_start, {self.sums} FROM {self.cells} "
-            "WHERE organization_id = %s AND grain = %s AND bucket_start >= %s "
-            "AND bucket_start < %s GROUP BY organization_id, grain, bucket_start",
-            [organization_id, grain, start, end],
+            f"SELECT c.organization_id, c.grain, c.bucket_start, {self.sums} "
+            f"FROM {_RUNS} AS r JOIN {self.cells} AS c ON c.organization_id = %s "
+            f"AND c.grain = %s AND {_in_runs('c.bucket_start')} "
+            "GROUP BY c.organization_id, c.grain, c.bucket_start",
+            [self.organization_id, grain],
         )
 
-    def participant_activity(self, organization_id: str, start: datetime, end: datetime) -> None:
-        """First/last message of every owner and agent these hours may have changed.
+    def participant_activity(self) -> None:
+        """First/last message of every owner and agent the runs may have changed.
 
         Each one's instants come from two probes of the (organization, owner or agent,
         created_at) message index: the cost follows the participants, not their messages.
         """
+        organization_id = self.organization_id
         for column, table in self.participants.items():
             affected = (
-                f"SELECT {column} AS participant FROM {self.messages} "  # noqa: S608
-                "WHERE organization_id = %s AND created_at >= %s AND created_at < %s "
-                f"UNION SELECT {column} FROM {table} WHERE organization_id = %s "
-                "AND ((first_message_at >= %s AND first_message_at < %s) "
-                "OR (last_message_at >= %s AND last_message_at < %s))"
+                f"SELECT m.{column} AS participant FROM {_RUNS} AS r "  # noqa: S608
+                f"JOIN {self.messages} AS m ON m.organization_id = %s "
+                f"AND {_in_runs('m.created_at')} "
+                f"UNION SELECT a.{column} FROM {_RUNS} AS r JOIN {table} AS a "
+                f"ON a.organization_id = %s AND (({_in_runs('a.first_message_at')}) "
+                f"OR ({_in_runs('a.last_message_at')}))"
             )
-            affected_params = [organization_id, start, end, organization_id] + [start, end] * 2
             self._execute("DROP TABLE IF EXISTS stats_refresh_participants", [])
             self._execute(
                 f"CREATE TEMPORARY TABLE stats_refresh_participants AS {affected}",
-                affected_params,
+                [organization_id, organization_id],
             )
             self._execute(
                 f"DELETE FROM {table} WHERE organization_id = %s AND {column} IN "  # noqa: S608
@@ -286,35 +319,36 @@ class _RefreshSql:
             )
             self._execute("DROP TABLE stats_refresh_participants", [])
 
-    def conversation_activity(
-        self, organization_id: str, start: datetime, end: datetime
-    ) -> set[datetime]:
-        """First/last message of every conversation these hours may have changed.
+    def conversation_activity(self) -> set[datetime]:
+        """First/last message of every conversation the runs may have changed.
 
         That is one with a message in them now, or whose stored first or last message lay in
         them (it may have moved to another conversation or hour since). Returns the hours
-        outside [start, end) where one of them began before or begins now.
+        outside the runs where one of them began before or begins now.
         """
+        organization_id = self.organization_id
         affected = (
-            f"SELECT conversation_id FROM {self.messages} WHERE organization_id = %s "  # noqa: S608
-            "AND created_at >= %s AND created_at < %s "
-            f"UNION SELECT conversation_id FROM {self.activity} WHERE organization_id = %s "
-            "AND ((first_message_at >= %s AND first_message_at < %s) "
-            "OR (last_message_at >= %s AND last_message_at < %s))"
+            f"SELECT m.conversation_id FROM {_RUNS} AS r JOIN {self.messages} AS m "  # noqa: S608
+            f"ON m.organization_id = %s AND {_in_runs('m.created_at')} "
+            f"UNION SELECT a.conversation_id FROM {_RUNS} AS r JOIN {self.activity} AS a "
+            f"ON a.organization_id = %s AND {_in_runs('a.first_message_at')} "
+            f"UNION SELECT a.conversation_id FROM {_RUNS} AS r JOIN {self.activity} AS a "
+            f"ON a.organization_id = %s AND {_in_runs('a.last_message_at')}"
         )
-        affected_params = [organization_id, start, end, organization_id] + [start, end] * 2
-        # Kept in a temporary table: both statements below need the same set.
+        # Kept in a temporary table: the statements below need the same set.
         self._execute("DROP TABLE IF EXISTS stats_refresh_conversations", [])
         self._execute(
-            f"CREATE TEMPORARY TABLE stats_refresh_conversations AS {affected}", affected_params
+            f"CREATE TEMPORARY TABLE stats_refresh_conversations AS {affected}",
+            [organization_id] * 3,
         )
-        first_hour = self._truncate("hour", "first_message_at")
+        first_hour = self._truncate("hour", "a.first_message_at")
         first_hours = (
-            f"SELECT DISTINCT {first_hour} FROM {self.activity} WHERE conversation_id IN "  # noqa: S608
+            f"SELECT DISTINCT {first_hour} FROM {self.activity} AS a "  # noqa: S608
+            "WHERE a.conversation_id IN "
             "(SELECT conversation_id FROM stats_refresh_conversations) "
-            "AND (first_message_at < %s OR first_message_at >= %s)"
+            f"AND NOT EXISTS (SELECT 1 FROM {_RUNS} AS r WHERE {_in_runs('a.first_message_at')})"
         )
-        hours = self._execute(first_hours, [start, end])
+        hours = self._execute(first_hours, [])
         self._execute(
             f"DELETE FROM {self.activity} WHERE conversation_id IN "  # noqa: S608
             "(SELECT conversation_id FROM stats_refresh_conversations)",
@@ -330,7 +364,7 @@ class _RefreshSql:
             "GROUP BY conversation_id, organization_id, owner_id, agent_id",
             [organization_id],
         )
-        hours += self._execute(first_hours, [start, end])
+        hours += self._execute(first_hours, [])
         self._execute("DROP TABLE stats_refresh_conversations", [])
         return {_instant(hour) for (hour,) in hours}
 
