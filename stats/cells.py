@@ -32,25 +32,29 @@ OWNERS, AGENTS = "owners", "agents"
 _FIGURES = (*ROLLED_UP, OWNERS, AGENTS)
 
 
-def as_cells(rows: QuerySet, sums: dict, *group_by: str) -> QuerySet:
-    """Rows grouped by `group_by`, owner and agent, with every cell column (0 where `sums`
-    has none), so parts from different tables line up in a UNION."""
+def as_cells(rows: QuerySet, sums: dict, *group_by: str, pairs: bool = True) -> QuerySet:
+    """Rows grouped by `group_by` (and owner and agent, with `pairs`), with every cell
+    column (0 where `sums` has none), so parts from different tables line up in a UNION."""
     columns = {name: sums.get(name, ZERO) for name in ROLLED_UP}
-    return rows.values(*group_by, "owner_id", "agent_id").annotate(**columns).order_by()
+    keys = (*group_by, "owner_id", "agent_id") if pairs else group_by
+    return rows.values(*keys).annotate(**columns).order_by()
 
 
-def grouped_totals(parts: list[QuerySet], group_by: tuple[str, ...]) -> list[dict]:
-    """Per value of `group_by`: every cell column summed, and the distinct owners and agents
-    that sent messages (OWNERS, AGENTS)."""
+def grouped_totals(
+    parts: list[QuerySet], group_by: tuple[str, ...], *, senders: bool = True
+) -> list[dict]:
+    """Per value of `group_by`: every cell column summed, and (with `senders`, for parts
+    grouped by pair) the distinct owners and agents that sent messages (OWNERS, AGENTS)."""
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     inner_sql, params = rows.query.sql_with_params()
     quote = connection.ops.quote_name
     keys = ", ".join(quote(name) for name in group_by)
     sums = ", ".join(f"SUM({quote(name)})" for name in ROLLED_UP)
-    sent = f"CASE WHEN {quote('message_count')} > 0 THEN {{}} END"
-    owners, agents = sent.format(quote("owner_id")), sent.format(quote("agent_id"))
-    select = f"{keys + ', ' if keys else ''}{sums}, COUNT(DISTINCT {owners}), "
-    select += f"COUNT(DISTINCT {agents})"
+    select = f"{keys + ', ' if keys else ''}{sums}"
+    if senders:
+        sent = f"CASE WHEN {quote('message_count')} > 0 THEN {{}} END"
+        owners, agents = sent.format(quote("owner_id")), sent.format(quote("agent_id"))
+        select += f", COUNT(DISTINCT {owners}), COUNT(DISTINCT {agents})"
     sql = f"SELECT {select} FROM ({inner_sql}) AS cells"  # noqa: S608
     if keys:
         sql += f" GROUP BY {keys}"
@@ -60,12 +64,28 @@ def grouped_totals(parts: list[QuerySet], group_by: tuple[str, ...]) -> list[dic
     totals = []
     for row in fetched:
         keys, figures = row[: len(group_by)], row[len(group_by) :]
+        names = _FIGURES if senders else ROLLED_UP
         totals.append(
             dict(zip(group_by, keys, strict=True))
             # PostgreSQL sums bigint as numeric (Decimal); the figures are integers.
-            | {name: int(value or 0) for name, value in zip(_FIGURES, figures, strict=True)}
+            | {name: int(value or 0) for name, value in zip(names, figures, strict=True)}
         )
     return totals
+
+
+def distinct_senders(parts: list[QuerySet], key: str) -> dict[object, tuple[int, int]]:
+    """Per value of `key`: the distinct owners and agents among the UNION of `parts`, each
+    a queryset of (key, owner_id, agent_id) rows."""
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    inner_sql, params = rows.query.sql_with_params()
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote(key)}, COUNT(DISTINCT {quote('owner_id')}), "  # noqa: S608
+        f"COUNT(DISTINCT {quote('agent_id')}) FROM ({inner_sql}) AS sent GROUP BY {quote(key)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {value: (owners, agents) for value, owners, agents in cursor.fetchall()}
 
 
 _DISTINCT_COLUMNS = {Distinct.OWNERS: OWNERS, Distinct.AGENTS: AGENTS}

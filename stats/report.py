@@ -118,7 +118,12 @@ def build_report(*, query: StatsQuery, options: ReportOptions, fast: bool = True
     with _one_snapshot() as data_through:
         figures = compute(query=query)
         if buckets is not None:
-            figures["series"] = (series_fast if fast else series_raw)(query=query, buckets=buckets)
+            if fast:
+                figures["series"] = series_fast(
+                    query=query, buckets=buckets, interval=options.interval
+                )
+            else:
+                figures["series"] = series_raw(query=query, buckets=buckets)
         if options.group_by:
             request = BreakdownRequest(options.group_by, options.limit, options.group_key)
             figures["breakdown"] = breakdown(query=query, request=request, fast=fast)

@@ -8,7 +8,7 @@ metric cannot forget the tenant filter.
 from asteragents.models import Membership
 from conversations.models import Agent, Feedback, Message
 from kb.models import KnowledgeBaseFile
-from stats.models import ConversationActivity, UsageCell
+from stats.models import ConversationActivity, OrganizationCell, UsageCell
 
 
 class OrganizationData:
@@ -29,6 +29,9 @@ class OrganizationData:
 
     def memberships(self):
         return Membership.objects.filter(organization_id=self.organization_id)
+
+    def organization_cells(self):
+        return OrganizationCell.objects.filter(organization_id=self.organization_id)
 
     def usage_cells(self):
         return UsageCell.objects.filter(organization_id=self.organization_id)

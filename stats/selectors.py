@@ -31,7 +31,6 @@ from stats.models import (
     SPAN_CLASS_HOURS,
     STARTED,
     AgentActivity,
-    OrganizationCell,
     OwnerActivity,
 )
 from stats.ranges import RangePlan
@@ -151,7 +150,7 @@ def _cell_parts(
         if scope:
             stored = data.usage_cells().filter(scope, cells)
         else:
-            stored = OrganizationCell.objects.filter(cells, organization_id=data.organization_id)
+            stored = data.organization_cells().filter(cells)
         parts.append(_as_cells(stored, {name: Sum(name) for name in ROLLED_UP}, by))
     if (edges := plan.raw_rows("created_at")) is not None:
         parts.append(_as_cells(data.messages().filter(scope, edges), _MESSAGE_CELL_SUMS, by))

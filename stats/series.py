@@ -9,18 +9,24 @@ messages. The two agree exactly (tests/stats/test_report_fast_path.py).
 
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count, F, Q
 
 from stats.buckets import BucketIndex
 from stats.cells import (
+    AGENTS,
     FEEDBACK_CELL_SUMS,
     MESSAGE_CELL_SUMS,
+    OWNERS,
+    STARTS_CELL_SUMS,
     STORED_CELL_SUMS,
     as_cells,
+    distinct_senders,
     figures_of,
     grouped_totals,
 )
 from stats.metrics import Source, metrics_of
+from stats.models import ROLLED_UP, STARTED
 from stats.ranges import RangePlan
 from stats.scope import OrganizationData
 from stats.selectors import StatsQuery, _conversation_scope, _in_contract_order
@@ -98,8 +104,9 @@ def _merged(spans: list[tuple], gap=timedelta(0)) -> list[tuple]:
     return [tuple(span) for span in merged]
 
 
-def _stored_and_raw(buckets: list[Bucket]) -> tuple[Q | None, Q | None]:
-    """The stored cells that lie wholly inside one bucket, and the raw rows of the rest."""
+def _stored_and_raw(buckets: list[Bucket]) -> tuple[list[tuple], list[tuple]]:
+    """The stored cells that lie wholly inside one bucket, as (grain, half-open span), and
+    the rest of the range as inclusive raw spans."""
     by_grain: dict[int, list[tuple]] = {}
     raw: list[tuple] = []
     for bucket in buckets:
@@ -107,75 +114,192 @@ def _stored_and_raw(buckets: list[Bucket]) -> tuple[Q | None, Q | None]:
         for grain, span in plan.cell_spans():
             by_grain.setdefault(grain, []).append(span)
         raw.extend(plan.raw)
-    cells = Q()
-    for grain, spans in by_grain.items():
-        for first, end in _merged(spans):
-            cells |= Q(grain=grain, bucket_start__gte=first, bucket_start__lt=end)
-    edges = Q()
-    for first, last in _merged(raw, gap=MICROSECOND):
-        edges |= Q(created_at__gte=first, created_at__lte=last)
-    return cells or None, edges or None
+    cells = [(grain, span) for grain, spans in by_grain.items() for span in _merged(spans)]
+    return cells, _merged(raw, gap=MICROSECOND)
 
 
-def _usage_series(query, data, scope, buckets, boundaries) -> dict[int, dict]:
-    cells, edges = _stored_and_raw(buckets)
+def _cells_in(spans: list[tuple]) -> Q | None:
+    condition = Q()
+    for grain, (first, end) in spans:
+        condition |= Q(grain=grain, bucket_start__gte=first, bucket_start__lt=end)
+    return condition or None
+
+
+def _raw_in(spans: list[tuple], column: str) -> Q | None:
+    condition = Q()
+    for first, last in spans:
+        condition |= Q(**{f"{column}__gte": first, f"{column}__lte": last})
+    return condition or None
+
+
+def _bucketed(rows, column: str, boundaries: list):
+    return rows.annotate(**{BUCKET: BucketIndex(column, boundaries)})
+
+
+def _sums_series(data, scope, cell_spans, raw_spans, boundaries) -> dict[int, dict]:
+    """Every cell column (with the conversations begun) summed per bucket: organization
+    cells when nothing narrows the scope, pair cells otherwise, raw rows at the edges."""
     parts = []
-    if cells is not None:
-        stored = data.usage_cells().filter(scope, cells)
-        stored = stored.annotate(**{BUCKET: BucketIndex("bucket_start", boundaries)})
-        parts.append(as_cells(stored, STORED_CELL_SUMS, BUCKET))
-    if edges is not None:
+    if (cells := _cells_in(cell_spans)) is not None:
+        stored = data.usage_cells().filter(scope) if scope else data.organization_cells()
+        parts.append(
+            (_bucketed(stored.filter(cells), "bucket_start", boundaries), STORED_CELL_SUMS)
+        )
+    if raw_spans:
+        in_edges = _raw_in(raw_spans, "created_at")
         for rows, sums in (
             (data.messages(), MESSAGE_CELL_SUMS),
             (data.feedback(), FEEDBACK_CELL_SUMS),
         ):
-            rows = rows.filter(scope, edges)
-            rows = rows.annotate(**{BUCKET: BucketIndex("created_at", boundaries)})
-            parts.append(as_cells(rows, sums, BUCKET))
-    return {row[BUCKET]: figures_of(row) for row in grouped_totals(parts, (BUCKET,))}
+            parts.append((_bucketed(rows.filter(scope, in_edges), "created_at", boundaries), sums))
+        starts = data.conversation_activity().filter(scope, _raw_in(raw_spans, "first_message_at"))
+        parts.append((_bucketed(starts, "first_message_at", boundaries), STARTS_CELL_SUMS))
+    cells = [as_cells(rows, sums, BUCKET, pairs=False) for rows, sums in parts]
+    return {row[BUCKET]: row for row in grouped_totals(cells, (BUCKET,), senders=False)}
 
 
-def _conversation_series(query, data, scope, boundaries) -> dict[int, dict]:
-    """conversationCount per bucket.
+def _senders_series(data, scope, cell_spans, raw_spans, boundaries) -> dict[int, tuple]:
+    """Per bucket, the distinct owners and agents with a message there: from the pair
+    cells (which name them) and the raw edge messages."""
+    parts = []
+    if (cells := _cells_in(cell_spans)) is not None:
+        sent = data.usage_cells().filter(scope, cells, message_count__gt=0)
+        parts.append(_bucketed(sent, "bucket_start", boundaries))
+    if raw_spans:
+        edges = data.messages().filter(scope, _raw_in(raw_spans, "created_at"))
+        parts.append(_bucketed(edges, "created_at", boundaries))
+    rows = [part.values(BUCKET, "owner_id", "agent_id").distinct().order_by() for part in parts]
+    return distinct_senders(rows, BUCKET)
 
-    A conversation whose in-range messages all fall in one bucket, and whose first or last
-    message is inside the range, has a message in that bucket: it is counted from its
-    first and last instants alone. The others (spanning buckets, or the whole range) are
-    counted from their raw messages in the range.
+
+def _usage_series(query, data, scope, buckets, boundaries) -> dict[int, dict]:
+    cell_spans, raw_spans = _stored_and_raw(buckets)
+    sums = _sums_series(data, scope, cell_spans, raw_spans, boundaries)
+    senders = _senders_series(data, scope, cell_spans, raw_spans, boundaries)
+    series = {}
+    for index in set(sums) | set(senders):
+        owners, agents = senders.get(index, (0, 0))
+        row = sums.get(index, {}) | {OWNERS: owners, AGENTS: agents}
+        series[index] = figures_of(
+            {name: row.get(name, 0) for name in (*ROLLED_UP, OWNERS, AGENTS)}
+        )
+        series[index]["conversationCount"] = row.get(STARTED, 0)
+    return series
+
+
+def _conversation_series(query, data, scope, buckets, boundaries) -> dict[int, int]:
+    """Per bucket, the conversations begun before it that have a message in it (those begun
+    in it are the cells' starts).
+
+    A conversation's first and last messages put it in buckets `first_bucket` and
+    `last_bucket`. When every bucket between them is certain to hold a message of it (it
+    spans at most two buckets, and its last message is inside the range if it spans two),
+    it continues into `last_bucket` only. The others (spanning three or more buckets, or
+    running past an end of the range) are probed: one index lookup on (conversation,
+    created_at) per bucket in which they may have a message.
     """
-    overlapping = data.conversation_activity().filter(
-        scope, first_message_at__lte=query.end, last_message_at__gte=query.start
+    start, end = query.start, query.end
+    overlapping = _bucketed(
+        data.conversation_activity().filter(
+            scope, first_message_at__lte=end, last_message_at__gte=start
+        ),
+        "first_message_at",
+        boundaries,
+    ).annotate(last_bucket=BucketIndex("last_message_at", boundaries))
+    begun_before = Q(first_message_at__lt=start)
+    probed = (begun_before & (Q(last_bucket__gt=0) | Q(last_message_at__gt=end))) | (
+        ~begun_before
+        & (
+            Q(last_bucket__gte=F(BUCKET) + 2)
+            | (Q(last_message_at__gt=end) & Q(last_bucket__gt=F(BUCKET)))
+        )
     )
-    overlapping = overlapping.annotate(
-        first_bucket=BucketIndex("first_message_at", boundaries),
-        last_bucket=BucketIndex("last_message_at", boundaries),
-    )
-    one_bucket = Q(first_bucket=F("last_bucket")) & (
-        Q(first_message_at__gte=query.start) | Q(last_message_at__lte=query.end)
-    )
+    continuing = overlapping.exclude(probed).filter(begun_before | Q(last_bucket__gt=F(BUCKET)))
     counts = {
-        row["first_bucket"]: row["conversations"]
-        for row in overlapping.filter(one_bucket)
-        .values("first_bucket")
-        .annotate(conversations=Count("pk"))
-        .order_by()
+        row["last_bucket"]: row["conversations"]
+        for row in continuing.values("last_bucket").annotate(conversations=Count("pk")).order_by()
     }
-    spanning = overlapping.exclude(one_bucket).values("conversation_id")
-    messages = data.messages().filter(
-        scope, _in_range(query, "created_at"), conversation_id__in=spanning
+    candidates = overlapping.filter(probed).values(
+        "conversation_id", BUCKET, "last_bucket", "first_message_at", "last_message_at"
     )
+    for index, found in _probe(query, data, candidates, buckets).items():
+        counts[index] = counts.get(index, 0) + found
+    return counts
+
+
+def _probe(query, data, candidates, buckets) -> dict[int, int]:
+    """For each candidate conversation and each bucket from its first to its last: does it
+    have a message there, in the range? Not counting the bucket it began in (a start).
+
+    One statement, constant text around the candidates the ORM compiled, every value a
+    parameter: a recursive CTE lists each candidate's (conversation, bucket) pairs, a
+    VALUES table gives each bucket's bounds, and a pair counts when it is the bucket of
+    the conversation's last message (inside the range) or when an index probe on
+    (conversation, created_at) finds a message in the bucket. The probe has a LIMIT so
+    that PostgreSQL runs it per pair rather than hashing every message of the range.
+    """
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    candidates_sql, candidate_params = candidates.query.sql_with_params()
+    bounds_params = []
+    for index, bucket in enumerate(buckets):
+        bounds_params += [index, adapt(bucket.first), adapt(bucket.last)]
+    # Both databases name VALUES columns column1..column3 and allow any number of rows.
+    bounds = ", ".join(["(%s, %s, %s)"] * len(buckets))
+    messages = quote(data.messages().model._meta.db_table)
+    first_bucket = quote(BUCKET)
+    sql = (
+        f"WITH RECURSIVE candidates AS ({candidates_sql}), "  # noqa: S608
+        "pairs (conversation_id, j, first_bucket, last_bucket, first_at, last_at) AS ("
+        f"SELECT conversation_id, {first_bucket}, {first_bucket}, last_bucket, "
+        "first_message_at, last_message_at FROM candidates "
+        "UNION ALL SELECT conversation_id, j + 1, first_bucket, last_bucket, first_at, last_at "
+        "FROM pairs WHERE j < last_bucket) "
+        f"SELECT pairs.j, COUNT(*) FROM pairs JOIN (VALUES {bounds}) AS bounds "
+        "ON bounds.column1 = pairs.j "
+        "WHERE NOT (pairs.j = first_bucket AND first_at >= %s) "
+        "AND ((pairs.j = last_bucket AND last_at <= %s) OR EXISTS ("
+        f"SELECT 1 FROM {messages} AS m WHERE m.organization_id = %s "
+        "AND m.conversation_id = pairs.conversation_id "
+        "AND m.created_at >= bounds.column2 AND m.created_at <= bounds.column3 LIMIT 1)) "
+        "GROUP BY pairs.j"
+    )
+    params = [
+        *candidate_params,
+        *bounds_params,
+        adapt(query.start),
+        adapt(query.end),
+        data.organization_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def _conversations_from_messages(query, data, scope, boundaries) -> dict[int, int]:
+    """conversationCount per bucket straight from the messages in range: for hour buckets,
+    where a series covers at most 1,000 hours and conversations span many buckets."""
+    messages = data.messages().filter(scope, _in_range(query, "created_at"))
     distinct = {"conversations": Count("conversation_id", distinct=True)}
-    for index, row in _per_bucket(messages, "created_at", boundaries, distinct).items():
-        counts[index] = counts.get(index, 0) + row["conversations"]
-    return {index: {"conversationCount": count} for index, count in counts.items()}
+    per_bucket = _per_bucket(messages, "created_at", boundaries, distinct)
+    return {index: row["conversations"] for index, row in per_bucket.items()}
 
 
-def series_fast(*, query: StatsQuery, buckets: list[Bucket]) -> list[dict]:
+def series_fast(*, query: StatsQuery, buckets: list[Bucket], interval: str | None = None):
     data = OrganizationData(query.organization_id)
     boundaries = _boundaries(buckets)
     parts = [_knowledge_base_series(query, data, boundaries)]
     scope = _conversation_scope(query, data)
     if scope is not None:
-        parts.append(_usage_series(query, data, scope, buckets, boundaries))
-        parts.append(_conversation_series(query, data, scope, boundaries))
+        usage = _usage_series(query, data, scope, buckets, boundaries)
+        if interval == "hour":
+            for figures in usage.values():
+                figures["conversationCount"] = 0
+            conversations = _conversations_from_messages(query, data, scope, boundaries)
+        else:  # begun in the bucket (the cells' starts) plus continuing into it
+            conversations = _conversation_series(query, data, scope, buckets, boundaries)
+        for index, count in conversations.items():
+            usage.setdefault(index, {"conversationCount": 0})
+            usage[index]["conversationCount"] += count
+        parts.append(usage)
     return _assemble(buckets, *parts)
