@@ -20,10 +20,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
-    Value,
 )
 from django.db.models.expressions import RawSQL
 
+from stats.cells import FEEDBACK_CELL_SUMS, MESSAGE_CELL_SUMS, STARTS_CELL_SUMS, ZERO
 from stats.metadata import MetadataFilter
 from stats.metrics import METRIC_NAMES, METRICS, Distinct, Source, metrics_of
 from stats.models import (
@@ -115,20 +115,6 @@ def stats_compute_raw(*, query: StatsQuery) -> dict[str, int]:
 
 # --- The fast path: pre-aggregates inside, raw rows at the edges ---------------------------
 
-_ZERO = Value(0, output_field=IntegerField())
-_MESSAGE_CELL_SUMS = {
-    "message_count": Count("pk"),
-    "tool_calls": Sum("tool_call_count"),
-    "input_tokens": Sum("input_tokens"),
-    "output_tokens": Sum("output_tokens"),
-    "total_tokens": Sum("total_tokens"),
-}
-_FEEDBACK_CELL_SUMS = {
-    "feedback_count": Count("pk"),
-    "helpful_count": Count("pk", filter=Q(helpful=True)),
-    "not_helpful_count": Count("pk", filter=Q(helpful=False)),
-}
-_STARTS = {STARTED: Count("pk")}
 # Without filters, the organization cells (no owner or agent) hold the sums.
 _ORGANIZATION_WIDE = ("organization_id",)
 _BY_PAIR = ("owner_id", "agent_id")
@@ -136,7 +122,7 @@ _BY_PAIR = ("owner_id", "agent_id")
 
 def _as_cells(rows: QuerySet, sums: dict, by: tuple[str, ...]) -> QuerySet:
     """Rows grouped by `by` with every rolled-up column, zero where `sums` has none."""
-    columns = {name: sums.get(name, _ZERO) for name in ROLLED_UP}
+    columns = {name: sums.get(name, ZERO) for name in ROLLED_UP}
     return rows.values(*by).annotate(**columns).order_by()
 
 
@@ -153,10 +139,10 @@ def _cell_parts(
             stored = data.organization_cells().filter(cells)
         parts.append(_as_cells(stored, {name: Sum(name) for name in ROLLED_UP}, by))
     if (edges := plan.raw_rows("created_at")) is not None:
-        parts.append(_as_cells(data.messages().filter(scope, edges), _MESSAGE_CELL_SUMS, by))
-        parts.append(_as_cells(data.feedback().filter(scope, edges), _FEEDBACK_CELL_SUMS, by))
+        parts.append(_as_cells(data.messages().filter(scope, edges), MESSAGE_CELL_SUMS, by))
+        parts.append(_as_cells(data.feedback().filter(scope, edges), FEEDBACK_CELL_SUMS, by))
         starts = data.conversation_activity().filter(scope, plan.raw_rows("first_message_at"))
-        parts.append(_as_cells(starts, _STARTS, by))
+        parts.append(_as_cells(starts, STARTS_CELL_SUMS, by))
     return parts, by
 
 
