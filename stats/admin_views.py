@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from asteragents.datetimes import isoformat_z
+from stats.breakdown import CONVERSATION_FIELDS
 from stats.forms import UsageStatsForm, zone_names
 from stats.metrics import METRIC_NAMES, METRICS
 from stats.report import TooManyBuckets, stats_report
@@ -24,7 +25,6 @@ FIELDSETS = [
     ("Breakdown", {"fields": [("group_by", "group_key", "limit")]}),
     ("Comparison", {"fields": ["compare"]}),
 ]
-CONVERSATION_FIELDS = tuple(name for name in METRIC_NAMES if not name.startswith("kb"))
 
 
 def _count(value: int) -> str:
