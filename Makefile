@@ -120,7 +120,7 @@ clean: ## Remove .venv, db.sqlite3 and var/ (dev keys, static files)
 BENCH_URL ?= postgres://postgres@127.0.0.1:5432/asteragents_bench
 BENCH_ARGS ?=
 # Issue 7's rows (series, breakdowns, compare), timed after bench_stats on the same data.
-DASHBOARD_ARGS ?=
+DASHBOARD_ARGS ?= --runs 10 --warmup 2
 
 bench: export DATABASE_URL := $(BENCH_URL)
 bench: export DJANGO_DEBUG := false
