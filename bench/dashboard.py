@@ -146,10 +146,9 @@ def run(*, database_url: str, runs: int, warmup: int, repeat: int, names, write)
         statement_timeout_ms=0,
         log_path=WORK_DIR / "gunicorn-dashboard.log",
     )
-    medians: dict[str, dict[str, list[float]]] = {
-        case.name: {"report": [], "http": []} for case in cases
-    }
-    p95s: dict[str, dict[str, float]] = {}
+    # Per case and path, one p50 and one p95 per repeat; the table shows their medians.
+    medians = {case.name: {"report": [], "http": []} for case in cases}
+    p95s = {case.name: {"report": [], "http": []} for case in cases}
     with server:
         for _ in range(repeat):
             for case in cases:
