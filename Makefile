@@ -62,6 +62,10 @@ demo: $(VENV)/.installed ## Migrate, load demo data, print a token and a curl, r
 	echo; \
 	echo "  curl -s -H \"Authorization: Bearer $$token\" \"http://127.0.0.1:$(PORT)/api/dashboard/getStats?from=$$since&to=$$today&allInOrg=true\""; \
 	echo; \
+	echo "The same, with a weekly series in Berlin time, the top agents and the previous 30 days:"; \
+	echo; \
+	echo "  curl -s -H \"Authorization: Bearer $$token\" \"http://127.0.0.1:$(PORT)/api/dashboard/getStats?from=$$since&to=$$today&allInOrg=true&tz=Europe/Berlin&interval=week&groupBy=agent&limit=3&compare=previous\""; \
+	echo; \
 	echo "The token lasts an hour; a new one (as a member: --user user_demo_alice --role member):"; \
 	echo "  DJANGO_DEBUG=true $(MANAGE) mint_token --org org_demo --user user_demo_admin --role admin"; \
 	echo; \
