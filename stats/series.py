@@ -1,10 +1,12 @@
 """The sixteen figures per local-calendar bucket (issue 7's `interval`).
 
 A bucket counts what lies inside both the bucket and [from, to]. `series_raw` is the
-definition over the raw tables; `series_fast` reads whole stored hours and days that fall
-inside one bucket, raw rows for the rest (partial hours at a half- or quarter-hour bucket
-edge, and the range's own edges), and conversations through their first and last
-messages. The two agree exactly (tests/stats/test_report_fast_path.py).
+definition over the raw tables. `series_fast` reads the stored hours and days that lie
+wholly inside one bucket and raw rows for the rest (the hours a half- or quarter-hour zone
+splits, and the range's own partial hours): sums from the organization cells (pair cells
+when the scope is narrowed), distinct users and agents from the pair cells, conversations
+as those begun in the bucket plus those continuing into it (see _conversation_series).
+The two agree exactly (tests/stats/test_report_fast_path.py).
 """
 
 from datetime import timedelta
