@@ -174,7 +174,7 @@ def _senders_series(data, scope, cell_spans, raw_spans, boundaries) -> dict[int,
     return distinct_senders(rows, BUCKET)
 
 
-def _usage_series(query, data, scope, buckets, boundaries) -> dict[int, dict]:
+def _usage_series(data, scope, buckets, boundaries) -> dict[int, dict]:
     cell_spans, raw_spans = _stored_and_raw(buckets)
     sums = _sums_series(data, scope, cell_spans, raw_spans, boundaries)
     senders = _senders_series(data, scope, cell_spans, raw_spans, boundaries)
@@ -193,10 +193,10 @@ def _conversation_series(query, data, scope, buckets, boundaries) -> dict[int, i
     """Per bucket, the conversations begun before it that have a message in it (those begun
     in it are the cells' starts).
 
-    A conversation's first and last messages put it in buckets `first_bucket` and
-    `last_bucket`. When every bucket between them is certain to hold a message of it (it
-    spans at most two buckets, and its last message is inside the range if it spans two),
-    it continues into `last_bucket` only. The others (spanning three or more buckets, or
+    A conversation's first and last messages put it in buckets BUCKET and `last_bucket`.
+    When every bucket between them is certain to hold a message of it (it spans at most
+    two buckets, and its last message is inside the range if it spans two), it continues
+    into `last_bucket` only. The others (spanning three or more buckets, or
     running past an end of the range) are probed: one index lookup on (conversation,
     created_at) per bucket in which they may have a message.
     """
@@ -293,7 +293,7 @@ def series_fast(*, query: StatsQuery, buckets: list[Bucket], interval: str | Non
     parts = [_knowledge_base_series(query, data, boundaries)]
     scope = _conversation_scope(query, data)
     if scope is not None:
-        usage = _usage_series(query, data, scope, buckets, boundaries)
+        usage = _usage_series(data, scope, buckets, boundaries)
         if interval == "hour":
             for figures in usage.values():
                 figures["conversationCount"] = 0
