@@ -12,7 +12,7 @@ from asteragents.models import Organization
 from stats.metrics import METRICS
 from stats.report import ReportOptions
 from stats.selectors import StatsQuery
-from stats.zones import parse_zone
+from stats.zones import INTERVALS, parse_zone
 
 # With no range given, the page (like dashboard_stats) shows the last 30 days up to now.
 DEFAULT_RANGE = timedelta(days=30)
@@ -21,7 +21,7 @@ INSTANT_HELP = (
 )
 DEFAULT_LIMIT = 10
 LIMIT_MESSAGE = "Enter a whole number from 1 to 100."
-INTERVALS = [("", "None"), ("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month")]
+INTERVAL_CHOICES = [("", "None")] + [(name, name.capitalize()) for name in INTERVALS]
 GROUPS = [("", "None"), ("agent", "Agent"), ("user", "User"), ("metadata", "Metadata value")]
 DEFAULT_CHART_METRIC = "messageCount"
 
@@ -71,7 +71,7 @@ class UsageStatsForm(forms.Form):
 
     interval = forms.ChoiceField(
         label="Series",
-        choices=INTERVALS,
+        choices=INTERVAL_CHOICES,
         required=False,
         help_text="Figures per local hour, day, ISO week (from Monday) or month; at most "
         "1,000 buckets.",

@@ -8,14 +8,13 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 
 from asteragents.datetimes import Bound, isoformat_z, parse_instant
 from asteragents.models import Organization
+from stats.breakdown import GROUP_BY
 from stats.formatting import RENDERERS, csv_conflict
 from stats.forms import resolve_range
 from stats.report import ReportOptions, TooManyBuckets, stats_report
 from stats.selectors import StatsQuery
-from stats.zones import MAX_BUCKETS, parse_zone
+from stats.zones import INTERVALS, MAX_BUCKETS, parse_zone
 
-INTERVALS = ("hour", "day", "week", "month")
-GROUPS = ("agent", "user", "metadata")
 COMPARISONS = ("previous",)
 LIMITS = range(1, 101)
 DEFAULT_LIMIT = 10
@@ -193,8 +192,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--group-by",
-            type=_one_of(GROUPS),
-            metavar="{" + ",".join(GROUPS) + "}",
+            type=_one_of(GROUP_BY),
+            metavar="{" + ",".join(GROUP_BY) + "}",
             help="Add a breakdown: the conversation figures per agent, user or metadata value "
             "(at --group-key), most messages first, e.g. agent.",
         )
