@@ -20,11 +20,6 @@ from django.db.models import Exists, OuterRef, Q
 
 from asteragents.models import User
 from stats.cells import (
-    FEEDBACK_CELL_SUMS,
-    MESSAGE_CELL_SUMS,
-    STARTS_CELL_SUMS,
-    STORED_CELL_SUMS,
-    as_cells,
     figures_of,
     grouped_totals,
 )
@@ -32,7 +27,7 @@ from stats.metrics import METRICS, Distinct, Source, metrics_of
 from stats.models import SPAN_CLASS_HOURS, STARTED
 from stats.ranges import RangePlan
 from stats.scope import OrganizationData
-from stats.selectors import SPAN_MARGIN, StatsQuery, _conversation_scope
+from stats.selectors import SPAN_MARGIN, StatsQuery, _conversation_scope, cell_parts
 
 GROUP_BY = ("agent", "user", "metadata")
 # The figures a breakdown row has: everything but the organization-wide knowledge-base ones.
@@ -77,14 +72,7 @@ def _pairs_fast(query: StatsQuery, data: OrganizationData, scope: Q) -> dict[Pai
     """The cells of the whole hours and days plus the raw edges, by pair; a pair's
     conversations are those begun in the range plus those running at `from`."""
     plan = RangePlan.of(query.start, query.end)
-    parts = []
-    if (cells := plan.cells()) is not None:
-        parts.append(as_cells(data.usage_cells().filter(scope, cells), STORED_CELL_SUMS))
-    if (edges := plan.raw_rows("created_at")) is not None:
-        parts.append(as_cells(data.messages().filter(scope, edges), MESSAGE_CELL_SUMS))
-        parts.append(as_cells(data.feedback().filter(scope, edges), FEEDBACK_CELL_SUMS))
-        starts = data.conversation_activity().filter(scope, plan.raw_rows("first_message_at"))
-        parts.append(as_cells(starts, STARTS_CELL_SUMS))
+    parts = cell_parts(query, data, scope, plan, by_pair=True)
     pairs: dict[Pair, dict] = {}
     for row in grouped_totals(parts, ("owner_id", "agent_id")):
         pairs[(row["owner_id"], row["agent_id"])] = figures_of(row) | {

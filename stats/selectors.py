@@ -19,15 +19,22 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Sum,
 )
 from django.db.models.expressions import RawSQL
 
-from stats.cells import FEEDBACK_CELL_SUMS, MESSAGE_CELL_SUMS, STARTS_CELL_SUMS, ZERO
+from stats.cells import (
+    AGENTS,
+    FEEDBACK_CELL_SUMS,
+    MESSAGE_CELL_SUMS,
+    OWNERS,
+    STARTS_CELL_SUMS,
+    STORED_CELL_SUMS,
+    as_cells,
+    grouped_totals,
+)
 from stats.metadata import MetadataFilter
 from stats.metrics import METRIC_NAMES, METRICS, Distinct, Source, metrics_of
 from stats.models import (
-    ROLLED_UP,
     SPAN_CLASS_HOURS,
     STARTED,
     AgentActivity,
@@ -115,57 +122,30 @@ def stats_compute_raw(*, query: StatsQuery) -> dict[str, int]:
 
 # --- The fast path: pre-aggregates inside, raw rows at the edges ---------------------------
 
-# Without filters, the organization cells (no owner or agent) hold the sums.
-_ORGANIZATION_WIDE = ("organization_id",)
-_BY_PAIR = ("owner_id", "agent_id")
 
-
-def _as_cells(rows: QuerySet, sums: dict, by: tuple[str, ...]) -> QuerySet:
-    """Rows grouped by `by` with every rolled-up column, zero where `sums` has none."""
-    columns = {name: sums.get(name, ZERO) for name in ROLLED_UP}
-    return rows.values(*by).annotate(**columns).order_by()
-
-
-def _cell_parts(
-    query: StatsQuery, data: OrganizationData, scope: Q, plan: RangePlan
-) -> tuple[list[QuerySet], tuple[str, ...]]:
-    """The whole buckets' cells and the raw edges, as rows of cell columns, and their key."""
-    by = _BY_PAIR if scope else _ORGANIZATION_WIDE
+def cell_parts(
+    query: StatsQuery, data: OrganizationData, scope: Q, plan: RangePlan, *, by_pair: bool
+) -> list[QuerySet]:
+    """The whole buckets' cells and the raw edges (with the conversations begun there), as
+    rows of cell columns: per owner and agent with `by_pair`, else per organization, from
+    the organization cells (no owner or agent), which only an unnarrowed scope may read."""
+    group_by = () if by_pair else ("organization_id",)
     parts = []
     if (cells := plan.cells()) is not None:
-        if scope:
+        if by_pair:
             stored = data.usage_cells().filter(scope, cells)
         else:
             stored = data.organization_cells().filter(cells)
-        parts.append(_as_cells(stored, {name: Sum(name) for name in ROLLED_UP}, by))
+        parts.append(as_cells(stored, STORED_CELL_SUMS, *group_by, pairs=by_pair))
     if (edges := plan.raw_rows("created_at")) is not None:
-        parts.append(_as_cells(data.messages().filter(scope, edges), MESSAGE_CELL_SUMS, by))
-        parts.append(_as_cells(data.feedback().filter(scope, edges), FEEDBACK_CELL_SUMS, by))
         starts = data.conversation_activity().filter(scope, plan.raw_rows("first_message_at"))
-        parts.append(_as_cells(starts, STARTS_CELL_SUMS, by))
-    return parts, by
-
-
-def _cell_totals(parts: list[QuerySet], by: tuple[str, ...]) -> dict:
-    """Every cell column summed, and (by pair) the distinct owners and agents that sent.
-
-    The ORM cannot aggregate over a UNION, so the compiled union is wrapped in one outer
-    SELECT here: the totals come back as one row instead of a row per owner and agent
-    (thousands in a large organization, which cost more to ship and sum in Python than
-    the whole query). The wrapper is constant text; every value is a parameter of the
-    compiled parts.
-    """
-    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    inner_sql, params = rows.query.sql_with_params()
-    quote = connection.ops.quote_name
-    columns = [f"SUM({quote(name)})" for name in ROLLED_UP]
-    names = list(ROLLED_UP)
-    if by == _BY_PAIR:
-        sent = f"CASE WHEN {quote('message_count')} > 0 THEN {{}} END"
-        columns += [f"COUNT(DISTINCT {sent.format(quote(column))})" for column in by]
-        names += [Distinct.OWNERS, Distinct.AGENTS]
-    sql = f"SELECT {', '.join(columns)} FROM ({inner_sql}) AS cells"  # noqa: S608
-    return dict(zip(names, _fetch_ints(sql, params), strict=True))
+        for rows, sums in (
+            (data.messages().filter(scope, edges), MESSAGE_CELL_SUMS),
+            (data.feedback().filter(scope, edges), FEEDBACK_CELL_SUMS),
+            (starts, STARTS_CELL_SUMS),
+        ):
+            parts.append(as_cells(rows, sums, *group_by, pairs=by_pair))
+    return parts
 
 
 def _fetch_ints(sql: str, params) -> list[int]:
@@ -285,7 +265,12 @@ def stats_compute(*, query: StatsQuery) -> dict[str, int]:
     if scope is None:
         return _in_contract_order(figures)
     plan = RangePlan.of(query.start, query.end)
-    totals = _cell_totals(*_cell_parts(query, data, scope, plan))
+    # One row: every cell column summed, and (by pair) the owners and agents that sent.
+    by_pair = bool(scope)
+    parts = cell_parts(query, data, scope, plan, by_pair=by_pair)
+    (totals,) = grouped_totals(parts, (), senders=by_pair)
+    if by_pair:
+        totals |= {Distinct.OWNERS: totals.pop(OWNERS), Distinct.AGENTS: totals.pop(AGENTS)}
     if totals["message_count"]:
         running = _running_at_start(query, data, scope)
         if scope:
