@@ -38,7 +38,7 @@ MICROSECOND = timedelta(microseconds=1)
 BUCKET = "bucket"
 
 
-def _boundaries(buckets: list[Bucket]) -> list:
+def _boundaries(buckets: tuple[Bucket, ...]) -> list:
     return [bucket.first for bucket in buckets[1:]]
 
 
@@ -59,7 +59,7 @@ def _knowledge_base_series(query, data, boundaries) -> dict[int, dict]:
     return _per_bucket(files, "processed_at", boundaries, metrics_of(Source.KNOWLEDGE_BASE_FILES))
 
 
-def _assemble(buckets: list[Bucket], *per_bucket: dict[int, dict]) -> list[dict]:
+def _assemble(buckets: tuple[Bucket, ...], *per_bucket: dict[int, dict]) -> list[dict]:
     series = []
     for index, bucket in enumerate(buckets):
         figures = {}
@@ -75,7 +75,7 @@ def _assemble(buckets: list[Bucket], *per_bucket: dict[int, dict]) -> list[dict]
     return series
 
 
-def series_raw(*, query: StatsQuery, buckets: list[Bucket]) -> list[dict]:
+def series_raw(*, query: StatsQuery, buckets: tuple[Bucket, ...]) -> list[dict]:
     """The definition: one grouped aggregate per source table."""
     data = OrganizationData(query.organization_id)
     boundaries = _boundaries(buckets)
@@ -106,7 +106,7 @@ def _merged(spans: list[tuple], gap=timedelta(0)) -> list[tuple]:
     return [tuple(span) for span in merged]
 
 
-def _stored_and_raw(buckets: list[Bucket]) -> tuple[list[tuple], list[tuple]]:
+def _stored_and_raw(buckets: tuple[Bucket, ...]) -> tuple[list[tuple], list[tuple]]:
     """The stored cells that lie wholly inside one bucket, as (grain, half-open span), and
     the rest of the range as inclusive raw spans."""
     by_grain: dict[int, list[tuple]] = {}
@@ -287,7 +287,7 @@ def _conversations_from_messages(query, data, scope, boundaries) -> dict[int, in
     return {index: row["conversations"] for index, row in per_bucket.items()}
 
 
-def series_fast(*, query: StatsQuery, buckets: list[Bucket], interval: str | None = None):
+def series_fast(*, query: StatsQuery, buckets: tuple[Bucket, ...], interval: str | None = None):
     data = OrganizationData(query.organization_id)
     boundaries = _boundaries(buckets)
     parts = [_knowledge_base_series(query, data, boundaries)]
